@@ -1,0 +1,223 @@
+/**
+ * The reference interpreter: evaluates a program node by node on typed arrays.
+ *
+ * It is the oracle that compiled backends are tested against, so it favours being obviously
+ * right over being fast: every op is a plain loop over output elements, and float32 results are
+ * rounded after every op by storing them in a `Float32Array`.
+ *
+ * @module
+ */
+
+import { allocArray, itemSize, type TypedArray } from "../core/dtype.ts";
+import type { OpAttrs, UnaryOp } from "../core/ir.ts";
+import type { Program, ProgramNode } from "../core/program.ts";
+import { contiguousStrides, numel, type Shape } from "../core/shape.ts";
+import { type Backend, type BackendStats, emptyStats, type Executable } from "./backend.ts";
+
+const UNARY: Record<UnaryOp, (x: number) => number> = {
+  neg: (x) => -x,
+  exp: Math.exp,
+  log: Math.log,
+  sqrt: Math.sqrt,
+  recip: (x) => 1 / x,
+  sin: Math.sin,
+  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+  tanh: Math.tanh,
+};
+
+const BINARY = {
+  add: (a: number, b: number) => a + b,
+  mul: (a: number, b: number) => a * b,
+  max: (a: number, b: number) => (a !== a || b !== b ? NaN : Math.max(a, b)),
+  cmplt: (a: number, b: number) => (a < b ? 1 : 0),
+  cmpeq: (a: number, b: number) => (a === b ? 1 : 0),
+};
+
+/** Calls `fn(outIndex, multiIndex)` for every element of `shape` in row-major order. */
+function forEachIndex(
+  shape: Shape,
+  fn: (flat: number, idx: number[]) => void,
+): void {
+  const n = numel(shape);
+  if (n === 0) return;
+  const idx = new Array<number>(shape.length).fill(0);
+  for (let flat = 0; flat < n; flat++) {
+    fn(flat, idx);
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+/** Evaluates one node given its operands' values and shapes. */
+function evaluate(
+  node: ProgramNode,
+  args: TypedArray[],
+  argShapes: Shape[],
+): TypedArray {
+  const out = allocArray(node.dtype, numel(node.shape));
+  const [a, b, c] = args;
+  switch (node.op) {
+    case "input":
+      throw new Error("interpreter: input nodes are bound, not evaluated");
+    case "const":
+      out.fill((node.attrs as OpAttrs["const"]).value);
+      return out;
+    case "neg":
+    case "exp":
+    case "log":
+    case "sqrt":
+    case "recip":
+    case "sin":
+    case "sigmoid":
+    case "tanh": {
+      const f = UNARY[node.op];
+      for (let i = 0; i < out.length; i++) out[i] = f(a[i]);
+      return out;
+    }
+    case "add":
+    case "mul":
+    case "max":
+    case "cmplt":
+    case "cmpeq": {
+      const f = BINARY[node.op];
+      for (let i = 0; i < out.length; i++) out[i] = f(a[i], b[i]);
+      return out;
+    }
+    case "where":
+      for (let i = 0; i < out.length; i++) out[i] = a[i] ? b[i] : c[i];
+      return out;
+    case "cast":
+      for (let i = 0; i < out.length; i++) {
+        out[i] = node.dtype === "bool" ? (a[i] ? 1 : 0) : a[i];
+      }
+      return out;
+    case "reduce_sum":
+    case "reduce_max": {
+      const inShape = argShapes[0];
+      const outStrides = contiguousStrides(node.shape).map((
+        s,
+        d,
+      ) => (node.shape[d] === 1 ? 0 : s));
+      const isMax = node.op === "reduce_max";
+      if (isMax) out.fill(-Infinity);
+      forEachIndex(inShape, (flat, idx) => {
+        let o = 0;
+        for (let d = 0; d < idx.length; d++) o += idx[d] * outStrides[d];
+        const v = a[flat];
+        out[o] = isMax ? (v !== v || out[o] !== out[o] ? NaN : Math.max(out[o], v)) : out[o] + v;
+      });
+      return out;
+    }
+    case "detach":
+    case "reshape":
+      out.set(a);
+      return out;
+    case "permute": {
+      const perm = (node.attrs as OpAttrs["permute"]).perm;
+      const inStrides = contiguousStrides(argShapes[0]);
+      forEachIndex(node.shape, (flat, idx) => {
+        let i = 0;
+        for (let d = 0; d < idx.length; d++) i += idx[d] * inStrides[perm[d]];
+        out[flat] = a[i];
+      });
+      return out;
+    }
+    case "expand": {
+      const inShape = argShapes[0];
+      const inStrides = contiguousStrides(inShape).map((
+        s,
+        d,
+      ) => (inShape[d] === 1 ? 0 : s));
+      forEachIndex(node.shape, (flat, idx) => {
+        let i = 0;
+        for (let d = 0; d < idx.length; d++) i += idx[d] * inStrides[d];
+        out[flat] = a[i];
+      });
+      return out;
+    }
+    case "pad": {
+      const pads = (node.attrs as OpAttrs["pad"]).pads;
+      const inShape = argShapes[0];
+      const inStrides = contiguousStrides(inShape);
+      forEachIndex(node.shape, (flat, idx) => {
+        let i = 0;
+        for (let d = 0; d < idx.length; d++) {
+          const j = idx[d] - pads[d][0];
+          if (j < 0 || j >= inShape[d]) return;
+          i += j * inStrides[d];
+        }
+        out[flat] = a[i];
+      });
+      return out;
+    }
+    case "slice": {
+      const { starts, steps } = node.attrs as OpAttrs["slice"];
+      const inStrides = contiguousStrides(argShapes[0]);
+      forEachIndex(node.shape, (flat, idx) => {
+        let i = 0;
+        for (let d = 0; d < idx.length; d++) {
+          i += (starts[d] + idx[d] * steps[d]) * inStrides[d];
+        }
+        out[flat] = a[i];
+      });
+      return out;
+    }
+  }
+}
+
+/** The interpreter backend: host typed arrays, no compilation beyond binding the node list. */
+export class InterpreterBackend implements Backend<TypedArray> {
+  /** Backend name. */
+  readonly name = "interpreter";
+  /** Live counters (`kernelsRun` counts evaluated nodes). */
+  readonly stats: BackendStats = emptyStats();
+
+  /** Allocates a zeroed typed array. */
+  alloc(dtype: "float32" | "float64" | "bool", size: number): TypedArray {
+    this.stats.liveBuffers++;
+    this.stats.liveBytes += size * itemSize(dtype);
+    return allocArray(dtype, size);
+  }
+
+  /** Copies `data` into `buf`. */
+  write(buf: TypedArray, data: TypedArray): void {
+    buf.set(data);
+  }
+
+  /** Returns a copy of `buf`. */
+  read(buf: TypedArray): Promise<TypedArray> {
+    return Promise.resolve(buf.slice());
+  }
+
+  /** Forgets `buf` (the garbage collector reclaims it). */
+  free(buf: TypedArray): void {
+    this.stats.liveBuffers--;
+    this.stats.liveBytes -= buf.byteLength;
+  }
+
+  /** Binds the program's node list into a runnable closure. */
+  compile(program: Program): Executable<TypedArray> {
+    this.stats.kernelsCompiled++;
+    return {
+      run: (inputs, outputs) => {
+        const values: TypedArray[] = new Array(program.nodes.length);
+        program.inputs.forEach((
+          nodeIndex,
+          slot,
+        ) => (values[nodeIndex] = inputs[slot]));
+        program.nodes.forEach((node, i) => {
+          if (node.op === "input") return;
+          values[i] = evaluate(
+            node,
+            node.inputs.map((j) => values[j]),
+            node.inputs.map((j) => program.nodes[j].shape),
+          );
+          this.stats.kernelsRun++;
+        });
+        program.outputs.forEach((nodeIndex, k) => outputs[k].set(values[nodeIndex]));
+      },
+    };
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * Symbolic reverse-mode autodiff on the IR.
+ *
+ * Every primitive has a VJP rule in {@link VJP_RULES}, a table typed by op: adding an op to
+ * `OpAttrs` without a rule here is a type error. Rules build ordinary nodes with the checked
+ * constructors of `ir.ts`, so a gradient is a graph like any other and can be differentiated
+ * again.
+ *
+ * @module
+ */
+
+import { isFloat } from "./dtype.ts";
+import * as ir from "./ir.ts";
+import type { Node, Op, OpAttrs } from "./ir.ts";
+
+/** A VJP rule: given the output cotangent `g` and the node, one cotangent per input (or null). */
+export type VjpRule<K extends Op> = (
+  g: Node,
+  node: Node<K>,
+) => readonly (Node | null)[];
+
+const add = (a: Node, b: Node) => ir.binary("add", a, b);
+const mul = (a: Node, b: Node) => ir.binary("mul", a, b);
+const neg = (a: Node) => ir.unary("neg", a);
+const recip = (a: Node) => ir.unary("recip", a);
+const full = (v: number, like: Node) => ir.constNode(v, like.shape, like.dtype);
+const x0 = (n: Node) => n.inputs[0];
+
+/** Transposes of `slice`: spreads `g` back to `inShape`, zeros between steps and outside. */
+function unslice(
+  g: Node,
+  inShape: readonly number[],
+  attrs: OpAttrs["slice"],
+): Node {
+  let out = g;
+  attrs.steps.forEach((step, axis) => {
+    if (step === 1) return;
+    // Dilate: [.., o, ..] -> [.., o, 1, ..] -> pad to [.., o, step, ..] -> [.., o·step, ..].
+    const s = out.shape;
+    const lifted = ir.reshape(out, [
+      ...s.slice(0, axis),
+      s[axis],
+      1,
+      ...s.slice(axis + 1),
+    ]);
+    const pads = lifted.shape.map((_, i) =>
+      (i === axis + 1 ? [0, step - 1] : [0, 0]) as [number, number]
+    );
+    out = ir.reshape(ir.pad(lifted, pads), [
+      ...s.slice(0, axis),
+      s[axis] * step,
+      ...s.slice(axis + 1),
+    ]);
+  });
+  // Trailing dilation zeros past the input's end are dropped, the rest is padded with zeros.
+  const keep = out.shape.map((d, i) => Math.min(d, inShape[i] - attrs.starts[i]));
+  out = ir.slice(out, keep.map(() => 0), keep);
+  return ir.pad(
+    out,
+    keep.map((k, i) => [attrs.starts[i], inShape[i] - attrs.starts[i] - k] as [number, number]),
+  );
+}
+
+/** The VJP rule of every primitive. */
+export const VJP_RULES: { readonly [K in Op]: VjpRule<K> } = {
+  buffer: () => [],
+  const: () => [],
+  neg: (g) => [neg(g)],
+  exp: (g, n) => [mul(g, n)],
+  log: (g, n) => [mul(g, recip(x0(n)))],
+  sqrt: (g, n) => [mul(g, recip(mul(n, full(2, n))))],
+  recip: (g, n) => [neg(mul(g, mul(n, n)))],
+  sin: (g, n) => [mul(g, ir.unary("sin", add(x0(n), full(Math.PI / 2, n))))],
+  sigmoid: (g, n) => [mul(g, mul(n, add(full(1, n), neg(n))))],
+  tanh: (g, n) => [mul(g, add(full(1, n), neg(mul(n, n))))],
+  add: (g) => [g, g],
+  mul: (g, n) => [mul(g, n.inputs[1]), mul(g, n.inputs[0])],
+  max: (g, n) => {
+    // Ties split the gradient evenly, as PyTorch's maximum does.
+    const [a, b] = n.inputs;
+    const zero = full(0, g), half = mul(g, full(0.5, g));
+    const tie = ir.binary("cmpeq", a, b);
+    return [
+      ir.where(ir.binary("cmplt", b, a), g, ir.where(tie, half, zero)),
+      ir.where(ir.binary("cmplt", a, b), g, ir.where(tie, half, zero)),
+    ];
+  },
+  cmplt: () => [null, null],
+  cmpeq: () => [null, null],
+  where: (g, n) => {
+    const zero = full(0, g);
+    return [
+      null,
+      ir.where(n.inputs[0], g, zero),
+      ir.where(n.inputs[0], zero, g),
+    ];
+  },
+  cast: (g, n) => [isFloat(x0(n).dtype) ? ir.cast(g, x0(n).dtype) : null],
+  detach: () => [null],
+  reduce_sum: (g, n) => [ir.expand(g, x0(n).shape)],
+  reduce_max: (g, n) => {
+    // The gradient is shared evenly among the maxima (as PyTorch's amax does).
+    const x = x0(n);
+    const mask = ir.cast(ir.binary("cmpeq", x, ir.expand(n, x.shape)), x.dtype);
+    const count = ir.expand(
+      ir.reduce("reduce_sum", mask, n.attrs.axes),
+      x.shape,
+    );
+    return [mul(mul(ir.expand(g, x.shape), mask), recip(count))];
+  },
+  reshape: (g, n) => [ir.reshape(g, x0(n).shape)],
+  permute: (g, n) => {
+    const inverse = new Array<number>(n.attrs.perm.length);
+    n.attrs.perm.forEach((p, i) => (inverse[p] = i));
+    return [ir.permute(g, inverse)];
+  },
+  expand: (g, n) => {
+    const x = x0(n);
+    const axes = x.shape.flatMap((
+      d,
+      i,
+    ) => (d === 1 && n.shape[i] !== 1 ? [i] : []));
+    return [ir.reduce("reduce_sum", g, axes)];
+  },
+  pad: (g, n) => {
+    const x = x0(n);
+    const lo = n.attrs.pads.map((p) => p[0]);
+    return [ir.slice(g, lo, lo.map((l, i) => l + x.shape[i]))];
+  },
+  slice: (g, n) => [unslice(g, x0(n).shape, n.attrs)],
+};
+
+/** A custom VJP attached to a node: its declared inputs and the rule that replaces its subgraph's. */
+interface CustomRule {
+  readonly inputs: readonly Node[];
+  readonly vjp: (g: Node) => readonly (Node | null)[];
+}
+
+const customRules = new WeakMap<Node, CustomRule>();
+
+/**
+ * Declares that gradients flowing into `output` go to `inputs` through `vjp`, instead of through
+ * the primitives that compute `output`. This is the hook for composites whose decomposed
+ * gradient is measurably worse.
+ */
+export function defineCustomVjp(
+  output: Node,
+  inputs: readonly Node[],
+  vjp: (g: Node) => readonly (Node | null)[],
+): void {
+  customRules.set(output, { inputs, vjp });
+}
+
+const inputsOf = (n: Node): readonly Node[] => customRules.get(n)?.inputs ?? n.inputs;
+
+/**
+ * Cotangents of `xs` given seeds `dys` at outputs `ys`: the vector-Jacobian product, built as
+ * new nodes. An `x` that no output depends on gets a zero cotangent.
+ */
+export function vjpNodes(
+  ys: readonly Node[],
+  dys: readonly Node[],
+  xs: readonly Node[],
+): Node[] {
+  const order = ir.toposort(ys, inputsOf);
+  const targets = new Set(xs);
+  // Only nodes on a path from some x carry cotangents worth building.
+  const live = new Set<Node>();
+  for (const n of order) {
+    if (targets.has(n) || inputsOf(n).some((i) => live.has(i))) live.add(n);
+  }
+  const adjoint = new Map<Node, Node>();
+  const accumulate = (n: Node, g: Node) => {
+    const prev = adjoint.get(n);
+    adjoint.set(n, prev === undefined ? g : add(prev, g));
+  };
+  ys.forEach((y, i) => live.has(y) && accumulate(y, dys[i]));
+  for (let k = order.length - 1; k >= 0; k--) {
+    const n = order[k];
+    const g = adjoint.get(n);
+    if (g === undefined || !live.has(n)) continue;
+    const custom = customRules.get(n);
+    const grads = custom ? custom.vjp(g) : (VJP_RULES[n.op] as VjpRule<Op>)(g, n);
+    inputsOf(n).forEach((input, i) => {
+      const gi = grads[i];
+      if (gi !== null && gi !== undefined && live.has(input)) {
+        accumulate(input, gi);
+      }
+    });
+  }
+  return xs.map((x) => adjoint.get(x) ?? ir.constNode(0, x.shape, x.dtype));
+}

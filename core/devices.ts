@@ -1,0 +1,85 @@
+/**
+ * The backend registry and the default backend that new tensors are placed on.
+ *
+ * Core code never imports a backend: backends register a factory here by name, and the factory
+ * runs on first use (a WebGPU backend needs an adapter, so factories may be async).
+ *
+ * @module
+ */
+
+import type { Backend } from "../backends/backend.ts";
+
+type Factory = () => Backend | Promise<Backend>;
+
+const factories = new Map<string, Factory>();
+const instances = new Map<string, Promise<Backend>>();
+let defaultName = "interpreter";
+
+/** Registers a backend factory under `name`; the factory runs once, on first use. */
+export function registerBackend(name: string, factory: Factory): void {
+  factories.set(name, factory);
+  instances.delete(name);
+}
+
+/** Names of the registered backends. */
+export function backendNames(): string[] {
+  return [...factories.keys()];
+}
+
+function requireRegistered(op: string, name: string): void {
+  if (!factories.has(name)) {
+    throw new Error(
+      `${op}: unknown backend ${JSON.stringify(name)}; expected one of ${
+        backendNames().map((n) => JSON.stringify(n)).join(", ")
+      }`,
+    );
+  }
+}
+
+/** The backend registered as `name`, created on first use. */
+export function getBackend(name: string): Promise<Backend> {
+  requireRegistered("getBackend", name);
+  let inst = instances.get(name);
+  if (inst === undefined) {
+    inst = Promise.resolve().then(factories.get(name)!);
+    // A failed start (no adapter, say) is reported now and retried on the next use.
+    inst.catch(() => instances.delete(name));
+    instances.set(name, inst);
+  }
+  return inst;
+}
+
+/** The name of the backend that new tensors are placed on. */
+export function defaultBackend(): string {
+  return defaultName;
+}
+
+/** Makes `name` the backend that new tensors are placed on. */
+export function setBackend(name: string): void {
+  requireRegistered("setBackend", name);
+  defaultName = name;
+}
+
+/**
+ * Runs `fn` with `name` as the default backend and restores the previous default afterwards
+ * (also when `fn` throws or its promise rejects).
+ */
+export function withBackend<T>(name: string, fn: () => T): T {
+  requireRegistered("withBackend", name);
+  const previous = defaultName;
+  defaultName = name;
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    defaultName = previous;
+    throw e;
+  }
+  if (result instanceof Promise) {
+    return result.finally(() => {
+      defaultName = previous;
+    }) as T;
+  }
+  defaultName = previous;
+  return result;
+}

@@ -1,0 +1,1201 @@
+/**
+ * The user-facing `Tensor`: lazy methods that only build graph nodes.
+ *
+ * Nothing runs until data is requested (`await t.data()`, `realize(...)`). Composite operations
+ * (mean, var, softmax, matmul, conv2d, pooling) are built from the primitives of `ir.ts`, so their
+ * gradients come from the primitives' rules.
+ *
+ * @example Build, print and read a small graph
+ * ```ts
+ * import { Tensor } from "./tensor.ts";
+ * const x = Tensor.from([[1, 2], [3, 4]]);
+ * const y = x.mul(x).sum(1);
+ * console.log(y.toString());
+ * console.log(await y.data()); // Float32Array [5, 25]
+ * ```
+ *
+ * @module
+ */
+
+import { defaultBackend } from "./devices.ts";
+import { allocArray, type DType, isFloat, type TypedArray } from "./dtype.ts";
+import * as ir from "./ir.ts";
+import type { Node } from "./ir.ts";
+import { formatGraph } from "./print.ts";
+import { disposeNode, isRealized, realizeNodes, storageOf } from "./realize.ts";
+import {
+  broadcastShapes,
+  checkShape,
+  fmtShape,
+  normalizeAxes,
+  numel,
+  type Shape,
+  shapesEqual,
+} from "./shape.ts";
+import { Storage } from "./storage.ts";
+
+/** Nested arrays of numbers or booleans, as accepted by {@link Tensor.from}. */
+export type NestedArray = number | boolean | readonly NestedArray[];
+
+/** Where and as what a new tensor is created. */
+export interface CreateOptions {
+  /** Element type (default `float32`). */
+  dtype?: DType;
+  /** Backend name (default: the current default backend). */
+  backend?: string;
+}
+
+/** Options of {@link Tensor.from}. */
+export interface FromOptions extends CreateOptions {
+  /** Shape of flat data (default: inferred from nesting, or `[length]` for flat data). */
+  shape?: Shape;
+}
+
+/** Options of the seeded random constructors. */
+export interface RandomOptions extends CreateOptions {
+  /** Seed; the same seed gives the same values. Default: the next value of a global counter. */
+  seed?: number;
+}
+
+/** Options of reductions. */
+export interface ReduceOptions {
+  /** Keep reduced axes with extent 1 (default `false`). */
+  keepdims?: boolean;
+}
+
+/** Options of variance and standard deviation. */
+export interface VarOptions extends ReduceOptions {
+  /**
+   * Subtracted from the element count in the denominator: 1 (the default, as in PyTorch) gives the
+   * unbiased estimate, 0 the biased (population) variance.
+   */
+  correction?: number;
+}
+
+/** Options of `conv2d`. */
+export interface Conv2dOptions {
+  /** Bias of shape `[Cout]`. */
+  bias?: Tensor;
+  /** Stride, one number or `[sh, sw]` (default 1). */
+  stride?: number | readonly [number, number];
+  /** Zero padding, one number or `[ph, pw]` (default 0). */
+  padding?: number | readonly [number, number];
+  /** Dilation, one number or `[dh, dw]` (default 1). */
+  dilation?: number | readonly [number, number];
+  /** Number of groups (default 1). */
+  groups?: number;
+}
+
+/** Options of 2-D pooling. */
+export interface Pool2dOptions {
+  /** Stride (default: the kernel size). */
+  stride?: number | readonly [number, number];
+  /** Implicit padding on both sides (default 0): zeros for average pooling, -∞ for max pooling. */
+  padding?: number | readonly [number, number];
+  /** Dilation (default 1). */
+  dilation?: number | readonly [number, number];
+}
+
+/** A slice of one axis: `null` (all), an index (drops the axis) or `[start, stop?, step?]`. */
+export type SliceSpec = null | number | readonly [number, number?, number?];
+
+let globalSeed = 0x5eed;
+
+/** Sets the seed used by random constructors called without an explicit `seed`. */
+export function manualSeed(seed: number): void {
+  globalSeed = seed >>> 0;
+}
+
+/** A small, fast, seedable generator (splitmix32) returning floats in [0, 1). */
+function uniformStream(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x9e3779b9) | 0;
+    let z = state;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    z ^= z >>> 16;
+    return (z >>> 0) / 4294967296;
+  };
+}
+
+function pair(
+  v: number | readonly [number, number],
+  what: string,
+  op: string,
+): [number, number] {
+  const p: [number, number] = typeof v === "number" ? [v, v] : [v[0], v[1]];
+  if (!p.every((x) => Number.isInteger(x))) {
+    throw new Error(
+      `${op}: ${what} must be an integer or a pair of integers, got ${JSON.stringify(v)}`,
+    );
+  }
+  return p;
+}
+
+function flattenNested(
+  data: NestedArray,
+  op: string,
+): { values: number[]; shape: number[] } {
+  const shape: number[] = [];
+  let probe: NestedArray = data;
+  while (Array.isArray(probe)) {
+    shape.push(probe.length);
+    probe = (probe as readonly NestedArray[])[0];
+  }
+  const values: number[] = [];
+  const walk = (x: NestedArray, depth: number): void => {
+    if (depth === shape.length) {
+      if (Array.isArray(x)) {
+        throw new Error(`${op}: ragged nested array; expected a regular shape`);
+      }
+      values.push(typeof x === "boolean" ? (x ? 1 : 0) : (x as number));
+      return;
+    }
+    if (!Array.isArray(x) || x.length !== shape[depth]) {
+      throw new Error(
+        `${op}: ragged nested array at depth ${depth}; expected ${
+          shape[depth]
+        } elements like the first row`,
+      );
+    }
+    for (const y of x as readonly NestedArray[]) walk(y, depth + 1);
+  };
+  walk(data, 0);
+  return { values, shape };
+}
+
+/** A lazy n-dimensional array: methods build graph nodes; data is computed on request. */
+export class Tensor {
+  /** The graph node this tensor denotes. */
+  readonly node: Node;
+  /** The backend this tensor is realized on. */
+  readonly backend: string;
+  #disposed = false;
+
+  /** Wraps a graph node; most code uses the static constructors instead. */
+  constructor(node: Node, backend: string = defaultBackend()) {
+    this.node = node;
+    this.backend = backend;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Creation.
+
+  /** A tensor from nested arrays, a flat array or a typed array (with `shape`). */
+  static from(
+    data: NestedArray | TypedArray | readonly number[],
+    opts: FromOptions = {},
+  ): Tensor {
+    const dtype = opts.dtype ??
+      (data instanceof Float64Array ? "float64" : "float32");
+    let values: ArrayLike<number>;
+    let inferred: number[];
+    if (ArrayBuffer.isView(data)) {
+      values = data as TypedArray;
+      inferred = [values.length];
+    } else {
+      ({ values, shape: inferred } = flattenNested(
+        data as NestedArray,
+        "Tensor.from",
+      ));
+    }
+    const shape = opts.shape ?? inferred;
+    checkShape("Tensor.from", shape);
+    if (numel(shape) !== values.length) {
+      throw new Error(
+        `Tensor.from: ${values.length} values cannot fill shape ${fmtShape(shape)} ` +
+          `(${numel(shape)} elements); expected equal counts`,
+      );
+    }
+    const arr = allocArray(dtype, values.length);
+    for (let i = 0; i < values.length; i++) arr[i] = values[i];
+    return Tensor.fromStorage(
+      Storage.fromHost(dtype, arr),
+      shape,
+      opts.backend,
+    );
+  }
+
+  /** A leaf tensor over existing storage. */
+  static fromStorage(storage: Storage, shape: Shape, backend?: string): Tensor {
+    return new Tensor(ir.bufferNode(storage, shape, storage.dtype), backend);
+  }
+
+  /** A tensor filled with `value` (a realized leaf, so it can be differentiated against). */
+  static full(shape: Shape, value: number, opts: CreateOptions = {}): Tensor {
+    checkShape("Tensor.full", shape);
+    const arr = allocArray(opts.dtype ?? "float32", numel(shape));
+    arr.fill(value);
+    return Tensor.fromStorage(
+      Storage.fromHost(opts.dtype ?? "float32", arr),
+      shape,
+      opts.backend,
+    );
+  }
+
+  /** A tensor of zeros. */
+  static zeros(shape: Shape, opts: CreateOptions = {}): Tensor {
+    return Tensor.full(shape, 0, opts);
+  }
+
+  /** A tensor of ones. */
+  static ones(shape: Shape, opts: CreateOptions = {}): Tensor {
+    return Tensor.full(shape, 1, opts);
+  }
+
+  /** `[start, start + step, …]` below `stop`; with one argument, `[0, 1, …, stop - 1]`. */
+  static arange(
+    start: number,
+    stop?: number,
+    step = 1,
+    opts: CreateOptions = {},
+  ): Tensor {
+    if (stop === undefined) [start, stop] = [0, start];
+    if (step === 0 || !Number.isFinite(step)) {
+      throw new Error(
+        `Tensor.arange: step must be a finite nonzero number, got ${step}`,
+      );
+    }
+    const n = Math.max(0, Math.ceil((stop - start) / step));
+    const arr = allocArray(opts.dtype ?? "float32", n);
+    for (let i = 0; i < n; i++) arr[i] = start + i * step;
+    return Tensor.fromStorage(Storage.fromHost(opts.dtype ?? "float32", arr), [
+      n,
+    ], opts.backend);
+  }
+
+  /** Seeded uniform samples in `[low, high)`. */
+  static rand(
+    shape: Shape,
+    opts: RandomOptions & { low?: number; high?: number } = {},
+  ): Tensor {
+    checkShape("Tensor.rand", shape);
+    const { low = 0, high = 1 } = opts;
+    const next = uniformStream(opts.seed ?? globalSeed++);
+    const arr = allocArray(opts.dtype ?? "float32", numel(shape));
+    for (let i = 0; i < arr.length; i++) arr[i] = low + (high - low) * next();
+    return Tensor.fromStorage(
+      Storage.fromHost(opts.dtype ?? "float32", arr),
+      shape,
+      opts.backend,
+    );
+  }
+
+  /** Seeded normal samples with mean `mean` and standard deviation `std` (Box–Muller). */
+  static randn(
+    shape: Shape,
+    opts: RandomOptions & { mean?: number; std?: number } = {},
+  ): Tensor {
+    checkShape("Tensor.randn", shape);
+    const { mean = 0, std = 1 } = opts;
+    const next = uniformStream(opts.seed ?? globalSeed++);
+    const arr = allocArray(opts.dtype ?? "float32", numel(shape));
+    for (let i = 0; i < arr.length; i += 2) {
+      const r = Math.sqrt(-2 * Math.log(1 - next()));
+      const t = 2 * Math.PI * next();
+      arr[i] = mean + std * r * Math.cos(t);
+      if (i + 1 < arr.length) arr[i + 1] = mean + std * r * Math.sin(t);
+    }
+    return Tensor.fromStorage(
+      Storage.fromHost(opts.dtype ?? "float32", arr),
+      shape,
+      opts.backend,
+    );
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Properties.
+
+  /** The shape. */
+  get shape(): Shape {
+    return this.node.shape;
+  }
+
+  /** The element type. */
+  get dtype(): DType {
+    return this.node.dtype;
+  }
+
+  /** Number of axes. */
+  get ndim(): number {
+    return this.node.shape.length;
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return this.node.size;
+  }
+
+  /** Whether the data has been computed. */
+  get isRealized(): boolean {
+    return isRealized(this.node);
+  }
+
+  #wrap(node: Node): Tensor {
+    return new Tensor(node, this.backend);
+  }
+
+  #check(op: string): void {
+    if (this.#disposed) {
+      throw new Error(`${op}: the tensor was disposed and cannot be used`);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Elementwise arithmetic with NumPy broadcasting.
+
+  /** Broadcasts `this` and `other` (a tensor or a number) to one shape and dtype. */
+  #operands(op: string, other: Tensor | number): [Node, Node] {
+    this.#check(op);
+    if (typeof other === "number") {
+      const dtype = this.dtype === "bool" ? "float32" : this.dtype;
+      return [
+        ir.cast(this.node, dtype),
+        ir.constNode(other, this.shape, dtype),
+      ];
+    }
+    other.#check(op);
+    if (other.backend !== this.backend) {
+      throw new Error(
+        `${op}: operands live on different backends (${this.backend} and ${other.backend}); ` +
+          `expected one backend (move one with .to())`,
+      );
+    }
+    const dtype: DType = this.dtype === "float64" || other.dtype === "float64"
+      ? "float64"
+      : this.dtype === "bool" && other.dtype === "bool"
+      ? "bool"
+      : "float32";
+    const shape = broadcastShapes(op, this.shape, other.shape);
+    return [
+      broadcastNode(ir.cast(this.node, dtype), shape),
+      broadcastNode(ir.cast(other.node, dtype), shape),
+    ];
+  }
+
+  #binary(op: ir.BinaryOp, other: Tensor | number, name: string = op): Tensor {
+    const [a, b] = this.#operands(name, other);
+    return this.#wrap(ir.binary(op, a, b));
+  }
+
+  #unary(op: ir.UnaryOp): Tensor {
+    this.#check(op);
+    return this.#wrap(ir.unary(op, this.#float(op)));
+  }
+
+  #float(op: string): Node {
+    if (isFloat(this.dtype)) return this.node;
+    if (this.dtype === "bool") return ir.cast(this.node, "float32");
+    throw new Error(`${op}: expected a float tensor, got ${this.dtype}`);
+  }
+
+  /** `this + other`. */
+  add(other: Tensor | number): Tensor {
+    return this.#binary("add", other);
+  }
+
+  /** `this - other`. */
+  sub(other: Tensor | number): Tensor {
+    const [a, b] = this.#operands("sub", other);
+    return this.#wrap(ir.binary("add", a, ir.unary("neg", b)));
+  }
+
+  /** `this · other`. */
+  mul(other: Tensor | number): Tensor {
+    return this.#binary("mul", other);
+  }
+
+  /** `this / other`. */
+  div(other: Tensor | number): Tensor {
+    const [a, b] = this.#operands("div", other);
+    return this.#wrap(ir.binary("mul", a, ir.unary("recip", b)));
+  }
+
+  /** Elementwise maximum (ties split the gradient evenly). */
+  maximum(other: Tensor | number): Tensor {
+    return this.#binary("max", other, "maximum");
+  }
+
+  /** Elementwise minimum. */
+  minimum(other: Tensor | number): Tensor {
+    const [a, b] = this.#operands("minimum", other);
+    return this.#wrap(
+      ir.unary("neg", ir.binary("max", ir.unary("neg", a), ir.unary("neg", b))),
+    );
+  }
+
+  /** `this` raised to `exponent`; non-integer powers of negative numbers are NaN. */
+  pow(exponent: Tensor | number): Tensor {
+    if (typeof exponent === "number") {
+      if (exponent === 0) return this.mul(0).add(1);
+      if (exponent === 1) return this;
+      if (exponent === 0.5) return this.sqrt();
+      if (exponent === -1) return this.reciprocal();
+      if (Number.isInteger(exponent) && exponent > 1 && exponent <= 4) {
+        let out = this.#wrap(this.node);
+        for (let i = 1; i < exponent; i++) out = out.mul(this);
+        return out;
+      }
+      if (Number.isInteger(exponent)) {
+        // Integer powers keep the sign of negative bases: |x|^n · sign(x)^n.
+        const mag = this.abs().log().mul(exponent).exp();
+        return exponent % 2 === 0 ? mag : mag.mul(this.sign());
+      }
+    }
+    return this.log().mul(exponent).exp();
+  }
+
+  /** `-this`. */
+  neg(): Tensor {
+    return this.#unary("neg");
+  }
+
+  /** `e^this`. */
+  exp(): Tensor {
+    return this.#unary("exp");
+  }
+
+  /** Natural logarithm. */
+  log(): Tensor {
+    return this.#unary("log");
+  }
+
+  /** Square root. */
+  sqrt(): Tensor {
+    return this.#unary("sqrt");
+  }
+
+  /** `1 / sqrt(this)`. */
+  rsqrt(): Tensor {
+    return this.sqrt().reciprocal();
+  }
+
+  /** `1 / this`. */
+  reciprocal(): Tensor {
+    return this.#unary("recip");
+  }
+
+  /** Sine. */
+  sin(): Tensor {
+    return this.#unary("sin");
+  }
+
+  /** Cosine, as `sin(x + π/2)`. */
+  cos(): Tensor {
+    return this.add(Math.PI / 2).sin();
+  }
+
+  /** Logistic sigmoid `1 / (1 + e^-x)`. */
+  sigmoid(): Tensor {
+    return this.#unary("sigmoid");
+  }
+
+  /** Hyperbolic tangent. */
+  tanh(): Tensor {
+    return this.#unary("tanh");
+  }
+
+  /** `max(x, 0)`, with gradient 0 at 0 as in PyTorch. */
+  relu(): Tensor {
+    return Tensor.where(this.gt(0), this, 0);
+  }
+
+  /** `x · x`. */
+  square(): Tensor {
+    return this.mul(this);
+  }
+
+  /** -1, 0 or 1 by the sign of each element (gradient 0). */
+  sign(): Tensor {
+    return this.gt(0).cast(this.#floatDtype()).sub(
+      this.lt(0).cast(this.#floatDtype()),
+    );
+  }
+
+  /** Absolute value (gradient 0 at 0 as in PyTorch). */
+  abs(): Tensor {
+    return this.mul(this.sign());
+  }
+
+  #floatDtype(): DType {
+    return this.dtype === "float64" ? "float64" : "float32";
+  }
+
+  /** `this < other` as bool. */
+  lt(other: Tensor | number): Tensor {
+    return this.#binary("cmplt", other, "lt");
+  }
+
+  /** `this > other` as bool. */
+  gt(other: Tensor | number): Tensor {
+    const [a, b] = this.#operands("gt", other);
+    return this.#wrap(ir.binary("cmplt", b, a));
+  }
+
+  /** `this <= other` as bool. */
+  le(other: Tensor | number): Tensor {
+    return this.gt(other).logicalNot();
+  }
+
+  /** `this >= other` as bool. */
+  ge(other: Tensor | number): Tensor {
+    return this.lt(other).logicalNot();
+  }
+
+  /** `this == other` as bool. */
+  eq(other: Tensor | number): Tensor {
+    return this.#binary("cmpeq", other, "eq");
+  }
+
+  /** `this != other` as bool. */
+  ne(other: Tensor | number): Tensor {
+    return this.eq(other).logicalNot();
+  }
+
+  /** Logical negation of a bool tensor. */
+  logicalNot(): Tensor {
+    this.#check("logicalNot");
+    if (this.dtype !== "bool") {
+      throw new Error(`logicalNot: expected a bool tensor, got ${this.dtype}`);
+    }
+    return this.#wrap(
+      ir.binary("cmpeq", this.node, ir.constNode(0, this.shape, "bool")),
+    );
+  }
+
+  /** Elements of `a` where `cond` is true, else of `b` (all three broadcast). */
+  static where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
+    if (cond.dtype !== "bool") {
+      throw new Error(
+        `where: expected a bool condition, got ${cond.dtype}${fmtShape(cond.shape)}`,
+      );
+    }
+    const ref = a instanceof Tensor ? a : b instanceof Tensor ? b : cond.cast("float32");
+    const dtype = [a, b].some((t) => t instanceof Tensor && t.dtype === "float64")
+      ? "float64"
+      : ref.dtype === "bool"
+      ? "bool"
+      : "float32";
+    const lift = (v: Tensor | number): Tensor =>
+      v instanceof Tensor ? v.cast(dtype) : new Tensor(ir.constNode(v, [], dtype), cond.backend);
+    const ta = lift(a), tb = lift(b);
+    let shape = broadcastShapes("where", cond.shape, ta.shape);
+    shape = broadcastShapes("where", shape, tb.shape);
+    for (const t of [ta, tb]) {
+      if (t.backend !== cond.backend) {
+        throw new Error(
+          `where: operands live on different backends (${cond.backend} and ${t.backend}); expected one backend`,
+        );
+      }
+    }
+    return new Tensor(
+      ir.where(
+        broadcastNode(cond.node, shape),
+        broadcastNode(ta.node, shape),
+        broadcastNode(tb.node, shape),
+      ),
+      cond.backend,
+    );
+  }
+
+  /** Converts to `dtype`. */
+  cast(dtype: DType): Tensor {
+    this.#check("cast");
+    return dtype === this.dtype ? this : this.#wrap(ir.cast(this.node, dtype));
+  }
+
+  /** The same values with a zero gradient (`stop_gradient`); a realized tensor becomes a leaf. */
+  detach(): Tensor {
+    this.#check("detach");
+    const storage = storageOf(this.node);
+    if (storage !== undefined) {
+      return Tensor.fromStorage(storage, this.shape, this.backend);
+    }
+    return this.#wrap(ir.detach(this.node));
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Reductions.
+
+  #reduce(
+    op: ir.ReduceOp,
+    name: string,
+    axes: number | readonly number[] | undefined,
+    keepdims: boolean,
+  ) {
+    this.#check(name);
+    const ax = normalizeAxes(name, axes, this.ndim);
+    const r = ir.reduce(op, this.#float(name), ax);
+    const out = this.#wrap(r);
+    return keepdims ? out : out.reshape(this.shape.filter((_, i) => !ax.includes(i)));
+  }
+
+  /** Sum over `axes` (default: all). */
+  sum(axes?: number | readonly number[], opts: ReduceOptions = {}): Tensor {
+    return this.#reduce("reduce_sum", "sum", axes, opts.keepdims ?? false);
+  }
+
+  /** Mean over `axes` (default: all). */
+  mean(axes?: number | readonly number[], opts: ReduceOptions = {}): Tensor {
+    const count = this.#count("mean", axes);
+    return this.sum(axes, opts).div(count);
+  }
+
+  #count(op: string, axes?: number | readonly number[]): number {
+    return normalizeAxes(op, axes, this.ndim).reduce(
+      (n, a) => n * this.shape[a],
+      1,
+    );
+  }
+
+  /** Maximum over `axes` (ties split the gradient evenly). */
+  max(axes?: number | readonly number[], opts: ReduceOptions = {}): Tensor {
+    return this.#reduce("reduce_max", "max", axes, opts.keepdims ?? false);
+  }
+
+  /** Minimum over `axes`. */
+  min(axes?: number | readonly number[], opts: ReduceOptions = {}): Tensor {
+    return this.neg().max(axes, opts).neg();
+  }
+
+  /** Variance over `axes`: unbiased by default (`correction: 1`), biased with `correction: 0`. */
+  var(axes?: number | readonly number[], opts: VarOptions = {}): Tensor {
+    const { correction = 1, keepdims = false } = opts;
+    const n = this.#count("var", axes);
+    const centered = this.sub(this.mean(axes, { keepdims: true }));
+    return centered.square().sum(axes, { keepdims }).div(
+      Math.max(0, n - correction),
+    );
+  }
+
+  /** Standard deviation over `axes` (same `correction` rule as `var`). */
+  std(axes?: number | readonly number[], opts: VarOptions = {}): Tensor {
+    return this.var(axes, opts).sqrt();
+  }
+
+  /** Index of the first maximum along `axis`, as a float tensor. */
+  argmax(axis: number, opts: ReduceOptions = {}): Tensor {
+    const [a] = normalizeAxes("argmax", axis, this.ndim);
+    const n = this.shape[a];
+    const isMax = this.eq(this.max(a, { keepdims: true }));
+    const idxShape = this.shape.map((d, i) => (i === a ? d : 1));
+    const idx = Tensor.arange(n, undefined, 1, {
+      dtype: this.#floatDtype(),
+      backend: this.backend,
+    })
+      .reshape(idxShape);
+    return Tensor.where(isMax, idx, n).min(a, opts);
+  }
+
+  /** `log(sum(exp(x)))` over `axes`, computed stably. */
+  logsumexp(
+    axes?: number | readonly number[],
+    opts: ReduceOptions = {},
+  ): Tensor {
+    const m = this.max(axes, { keepdims: true }).detach();
+    const out = this.sub(m).exp().sum(axes, { keepdims: true }).log().add(m);
+    return opts.keepdims ? out : out.reshape(this.#keptShape(axes));
+  }
+
+  #keptShape(axes?: number | readonly number[]): number[] {
+    const ax = normalizeAxes("reduce", axes, this.ndim);
+    return this.shape.filter((_, i) => !ax.includes(i));
+  }
+
+  /** Softmax along `axis` (default last). */
+  softmax(axis = -1): Tensor {
+    const e = this.sub(this.max(axis, { keepdims: true }).detach()).exp();
+    return e.div(e.sum(axis, { keepdims: true }));
+  }
+
+  /** Log-softmax along `axis` (default last). */
+  logSoftmax(axis = -1): Tensor {
+    return this.sub(this.logsumexp(axis, { keepdims: true }));
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Movement.
+
+  /** The same elements in row-major order under a new shape; one extent may be -1. */
+  reshape(shape: readonly number[]): Tensor {
+    this.#check("reshape");
+    const known = shape.filter((d) => d !== -1);
+    const holes = shape.length - known.length;
+    if (holes > 1) {
+      throw new Error(
+        `reshape: at most one -1 is allowed, got ${fmtShape(shape)}`,
+      );
+    }
+    let resolved = [...shape];
+    if (holes === 1) {
+      const rest = numel(known);
+      if (rest === 0 || this.size % rest !== 0) {
+        throw new Error(
+          `reshape: cannot reshape ${fmtShape(this.shape)} (${this.size} elements) to ${
+            fmtShape(shape)
+          }`,
+        );
+      }
+      resolved = shape.map((d) => (d === -1 ? this.size / rest : d));
+    }
+    return this.#wrap(ir.reshape(this.node, resolved));
+  }
+
+  /** Flattens axes `start..end` (inclusive) into one. */
+  flatten(start = 0, end = -1): Tensor {
+    if (this.ndim === 0) return this.reshape([1]);
+    const [s] = normalizeAxes("flatten", start, this.ndim);
+    const [e] = normalizeAxes("flatten", end, this.ndim);
+    if (e < s) {
+      throw new Error(
+        `flatten: end axis ${end} comes before start axis ${start}`,
+      );
+    }
+    const merged = numel(this.shape.slice(s, e + 1));
+    return this.reshape([
+      ...this.shape.slice(0, s),
+      merged,
+      ...this.shape.slice(e + 1),
+    ]);
+  }
+
+  /** Removes extent-1 axes (the given ones, or all). */
+  squeeze(axes?: number | readonly number[]): Tensor {
+    const ax = axes === undefined
+      ? this.shape.flatMap((d, i) => (d === 1 ? [i] : []))
+      : normalizeAxes("squeeze", axes, this.ndim);
+    for (const a of ax) {
+      if (this.shape[a] !== 1) {
+        throw new Error(
+          `squeeze: axis ${a} of ${fmtShape(this.shape)} has extent ${this.shape[a]}; expected 1`,
+        );
+      }
+    }
+    return this.reshape(this.shape.filter((_, i) => !ax.includes(i)));
+  }
+
+  /** Inserts an extent-1 axis at `axis` (negative counts from the end of the result). */
+  unsqueeze(axis: number): Tensor {
+    const [a] = normalizeAxes("unsqueeze", axis, this.ndim + 1);
+    return this.reshape([...this.shape.slice(0, a), 1, ...this.shape.slice(a)]);
+  }
+
+  /** Reorders axes: output axis `i` is input axis `axes[i]` (negative axes allowed). */
+  permute(...axes: number[]): Tensor {
+    this.#check("permute");
+    const perm = axes.map((a) => (a < 0 ? a + this.ndim : a));
+    return this.#wrap(ir.permute(this.node, perm));
+  }
+
+  /** Swaps two axes (default: the last two). */
+  transpose(a = -2, b = -1): Tensor {
+    const [x] = normalizeAxes("transpose", a, this.ndim);
+    const [y] = normalizeAxes("transpose", b, this.ndim);
+    const perm = this.shape.map((_, i) => (i === x ? y : i === y ? x : i));
+    return this.permute(...perm);
+  }
+
+  /** Broadcasts to `shape` (NumPy rules; -1 keeps an extent). */
+  expand(shape: readonly number[]): Tensor {
+    this.#check("expand");
+    const offset = shape.length - this.ndim;
+    const resolved = shape.map((
+      d,
+      i,
+    ) => (d === -1 ? this.shape[i - offset] : d));
+    const target = broadcastShapes("expand", this.shape, resolved);
+    if (!shapesEqual(target, resolved)) {
+      throw new Error(
+        `expand: cannot expand ${fmtShape(this.shape)} to ${fmtShape(resolved)}`,
+      );
+    }
+    return this.#wrap(broadcastNode(this.node, resolved));
+  }
+
+  /** Selects along each axis; see {@link SliceSpec}. Negative indices count from the end. */
+  slice(specs: readonly SliceSpec[]): Tensor {
+    this.#check("slice");
+    if (specs.length > this.ndim) {
+      throw new Error(
+        `slice: ${specs.length} specs for a tensor of rank ${this.ndim}`,
+      );
+    }
+    const starts: number[] = [], stops: number[] = [], steps: number[] = [];
+    const drop: number[] = [];
+    this.shape.forEach((d, i) => {
+      const spec = specs[i] ?? null;
+      const norm = (v: number) => (v < 0 ? v + d : v);
+      if (spec === null) {
+        starts.push(0), stops.push(d), steps.push(1);
+      } else if (typeof spec === "number") {
+        const k = norm(spec);
+        if (!Number.isInteger(k) || k < 0 || k >= d) {
+          throw new Error(
+            `slice: index ${spec} is out of range for axis ${i} of extent ${d}`,
+          );
+        }
+        starts.push(k), stops.push(k + 1), steps.push(1), drop.push(i);
+      } else {
+        const [s = 0, e = d, st = 1] = spec;
+        starts.push(Math.min(Math.max(norm(s), 0), d));
+        stops.push(
+          Math.max(Math.min(norm(e), d), Math.min(Math.max(norm(s), 0), d)),
+        );
+        steps.push(st);
+      }
+    });
+    const out = this.#wrap(ir.slice(this.node, starts, stops, steps));
+    return drop.length ? out.reshape(out.shape.filter((_, i) => !drop.includes(i))) : out;
+  }
+
+  /** Pads each axis by `pads[i] = [before, after]` elements of `value` (default 0). */
+  pad(pads: readonly (readonly [number, number])[], value = 0): Tensor {
+    this.#check("pad");
+    if (pads.length !== this.ndim) {
+      throw new Error(
+        `pad: got ${pads.length} [before, after] pairs for a tensor of rank ${this.ndim}; expected one per axis`,
+      );
+    }
+    const padded = this.#wrap(ir.pad(this.node, pads));
+    if (value === 0) return padded;
+    const inside = new Tensor(
+      ir.pad(ir.constNode(1, this.shape, "bool"), pads),
+      this.backend,
+    );
+    return Tensor.where(inside, padded, value);
+  }
+
+  /** Joins tensors along `axis`. */
+  static concat(tensors: readonly Tensor[], axis = 0): Tensor {
+    if (tensors.length === 0) {
+      throw new Error("concat: expected at least one tensor");
+    }
+    const first = tensors[0];
+    const [a] = normalizeAxes("concat", axis, first.ndim);
+    for (const t of tensors) {
+      const ok = t.ndim === first.ndim &&
+        t.shape.every((d, i) => i === a || d === first.shape[i]);
+      if (!ok) {
+        throw new Error(
+          `concat: shapes ${
+            tensors.map((x) => fmtShape(x.shape)).join(", ")
+          } differ off axis ${a}; ` +
+            `expected equal extents except along the concatenation axis`,
+        );
+      }
+    }
+    const total = tensors.reduce((n, t) => n + t.shape[a], 0);
+    let offset = 0;
+    let out: Tensor | undefined;
+    for (const t of tensors) {
+      const pads = t.shape.map((_, i) =>
+        (i === a ? [offset, total - offset - t.shape[a]] : [0, 0]) as [
+          number,
+          number,
+        ]
+      );
+      offset += t.shape[a];
+      const p = t.pad(pads);
+      out = out === undefined ? p : out.add(p);
+    }
+    return out!;
+  }
+
+  /** Stacks equally shaped tensors along a new axis. */
+  static stack(tensors: readonly Tensor[], axis = 0): Tensor {
+    if (tensors.length === 0) {
+      throw new Error("stack: expected at least one tensor");
+    }
+    return Tensor.concat(tensors.map((t) => t.unsqueeze(axis)), axis);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Contractions, convolution and pooling.
+
+  /** Matrix product with NumPy semantics (1-D operands, broadcast batch axes). */
+  matmul(other: Tensor): Tensor {
+    this.#check("matmul");
+    if (this.ndim === 0 || other.ndim === 0) {
+      throw new Error(
+        `matmul: expected operands of rank >= 1, got ${fmtShape(this.shape)} and ${
+          fmtShape(other.shape)
+        }`,
+      );
+    }
+    const a = this.ndim === 1 ? this.unsqueeze(0) : this;
+    const b = other.ndim === 1 ? other.unsqueeze(1) : other;
+    const k = a.shape[a.ndim - 1];
+    if (b.shape[b.ndim - 2] !== k) {
+      throw new Error(
+        `matmul: inner extents differ: ${fmtShape(this.shape)} @ ${fmtShape(other.shape)} ` +
+          `(${k} vs ${b.shape[b.ndim - 2]}); expected equal contraction extents`,
+      );
+    }
+    // [..., M, 1, K] · [..., 1, N, K] summed over K: one fused reduction.
+    const prod = a.unsqueeze(-2).mul(b.transpose(-1, -2).unsqueeze(-3));
+    let out = prod.sum(-1);
+    if (this.ndim === 1) out = out.squeeze(-2);
+    if (other.ndim === 1) out = out.squeeze(-1);
+    return out;
+  }
+
+  /**
+   * Sliding windows over the last two axes: `[..., H, W]` to `[..., OH, OW, KH, KW]`, built from
+   * movement ops only (so its gradient is their transposes).
+   */
+  pool2d(
+    kernel: readonly [number, number],
+    stride: readonly [number, number],
+    dilation: readonly [number, number],
+  ): Tensor {
+    const lead = this.shape.slice(0, -2);
+    const ins = this.shape.slice(-2);
+    const outs = ins.map((i, d) =>
+      Math.floor((i - dilation[d] * (kernel[d] - 1) - 1) / stride[d]) + 1
+    );
+    if (outs.some((o) => o <= 0)) {
+      throw new Error(
+        `pool2d: kernel ${fmtShape(kernel)} with dilation ${
+          fmtShape(dilation)
+        } does not fit input ` +
+          `${fmtShape(ins)}; expected a positive output size`,
+      );
+    }
+    // Repeat each spatial axis k times, then shift row j by j·dilation through a reshape.
+    let x = this.#wrap(this.node);
+    for (let d = 0; d < 2; d++) {
+      const ax = lead.length + d * 2; // axis of the current spatial dim after earlier expansions
+      const [i, k, s, dl, o] = [
+        ins[d],
+        kernel[d],
+        stride[d],
+        dilation[d],
+        outs[d],
+      ];
+      // Trailing zeros (never read) make room for the last stride step when s > k·dl + 1.
+      const extra = Math.max(0, o * s - dl - i);
+      if (extra > 0) {
+        x = x.pad(
+          x.shape.map((_, j) => [0, j === ax ? extra : 0] as [number, number]),
+        );
+      }
+      const iw = i + extra;
+      const before = x.shape.slice(0, ax);
+      const after = x.shape.slice(ax + 1);
+      const reps = Math.ceil((k * (iw + dl)) / iw);
+      x = x.reshape([...before, 1, iw, ...after]).expand([
+        ...before,
+        reps,
+        iw,
+        ...after,
+      ])
+        .reshape([...before, reps * iw, ...after]);
+      x = x.slice([...before.map(() => null), [0, k * (iw + dl)]])
+        .reshape([...before, k, iw + dl, ...after]);
+      x = x.slice([...before.map(() => null), null, [0, o * s]])
+        .reshape([...before, k, o, s, ...after]);
+      x = x.slice([...before.map(() => null), null, null, [0, 1]])
+        .reshape([...before, k, o, ...after]);
+    }
+    // Now [..., KH, OH, KW, OW]: move kernel axes last.
+    const L = lead.length;
+    return x.permute(...lead.map((_, i) => i), L + 1, L + 3, L, L + 2);
+  }
+
+  /**
+   * 2-D convolution (cross-correlation, as in PyTorch): input `[N, Cin, H, W]`, weight
+   * `[Cout, Cin / groups, KH, KW]`, optional bias `[Cout]`.
+   */
+  conv2d(weight: Tensor, opts: Conv2dOptions = {}): Tensor {
+    this.#check("conv2d");
+    const groups = opts.groups ?? 1;
+    const stride = pair(opts.stride ?? 1, "stride", "conv2d");
+    const padding = pair(opts.padding ?? 0, "padding", "conv2d");
+    const dilation = pair(opts.dilation ?? 1, "dilation", "conv2d");
+    if (this.ndim !== 4 || weight.ndim !== 4) {
+      throw new Error(
+        `conv2d: expected input [N, Cin, H, W] and weight [Cout, Cin/groups, KH, KW], got ` +
+          `${fmtShape(this.shape)} and ${fmtShape(weight.shape)}`,
+      );
+    }
+    const [n, cin] = this.shape;
+    const [cout, cinG, kh, kw] = weight.shape;
+    if (
+      !Number.isInteger(groups) || groups < 1 || cin % groups !== 0 ||
+      cout % groups !== 0 || cinG * groups !== cin
+    ) {
+      throw new Error(
+        `conv2d: input has ${cin} channels, weight ${
+          fmtShape(weight.shape)
+        } expects ${cinG} per group ` +
+          `with groups=${groups}; expected Cin = weight.shape[1]·groups and Cout divisible by groups`,
+      );
+    }
+    if (opts.bias !== undefined && !shapesEqual(opts.bias.shape, [cout])) {
+      throw new Error(
+        `conv2d: bias has shape ${fmtShape(opts.bias.shape)}; expected [${cout}]`,
+      );
+    }
+    const x = this.pad([[0, 0], [0, 0], [padding[0], padding[0]], [
+      padding[1],
+      padding[1],
+    ]])
+      .pool2d([kh, kw], stride, dilation); // [N, Cin, OH, OW, KH, KW]
+    const [oh, ow] = [x.shape[2], x.shape[3]];
+    const rc = cout / groups;
+    const xs = x.reshape([n, groups, 1, cinG, oh, ow, kh, kw]).permute(
+      0,
+      1,
+      2,
+      4,
+      5,
+      3,
+      6,
+      7,
+    );
+    const ws = weight.reshape([1, groups, rc, 1, 1, cinG, kh, kw]);
+    let out = xs.mul(ws).sum([5, 6, 7]).reshape([n, cout, oh, ow]);
+    if (opts.bias !== undefined) {
+      out = out.add(opts.bias.reshape([1, cout, 1, 1]));
+    }
+    return out;
+  }
+
+  #poolWindows(
+    op: string,
+    kernel: number | readonly [number, number],
+    opts: Pool2dOptions,
+    padValue: number,
+  ) {
+    this.#check(op);
+    if (this.ndim < 2) {
+      throw new Error(
+        `${op}: expected a tensor of rank >= 2, got ${fmtShape(this.shape)}`,
+      );
+    }
+    const k = pair(kernel, "kernel", op);
+    const s = pair(opts.stride ?? k, "stride", op);
+    const p = pair(opts.padding ?? 0, "padding", op);
+    const d = pair(opts.dilation ?? 1, "dilation", op);
+    const pads = this.shape.map((_, i) =>
+      (i === this.ndim - 2 ? [p[0], p[0]] : i === this.ndim - 1 ? [p[1], p[1]] : [0, 0]) as [
+        number,
+        number,
+      ]
+    );
+    return this.pad(pads, padValue).pool2d(k, s, d);
+  }
+
+  /** Average pooling over the last two axes (padding counts as zeros, as PyTorch's default). */
+  avgPool2d(
+    kernel: number | readonly [number, number],
+    opts: Pool2dOptions = {},
+  ): Tensor {
+    return this.#poolWindows("avgPool2d", kernel, opts, 0).mean([-2, -1]);
+  }
+
+  /** Max pooling over the last two axes (padding never wins). */
+  maxPool2d(
+    kernel: number | readonly [number, number],
+    opts: Pool2dOptions = {},
+  ): Tensor {
+    return this.#poolWindows("maxPool2d", kernel, opts, -Infinity).max([
+      -2,
+      -1,
+    ]);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Data.
+
+  /** Computes this tensor (if needed) and returns it. */
+  async realize(): Promise<this> {
+    this.#check("realize");
+    await realizeNodes(this.backend, [this.node]);
+    return this;
+  }
+
+  /** Computes the tensor and returns a host copy of its elements in row-major order. */
+  async data(): Promise<TypedArray> {
+    await this.realize();
+    return await storageOf(this.node)!.read();
+  }
+
+  /** The single element of a one-element tensor. */
+  async item(): Promise<number> {
+    if (this.size !== 1) {
+      throw new Error(
+        `item: expected a tensor with one element, got shape ${fmtShape(this.shape)}`,
+      );
+    }
+    return (await this.data())[0];
+  }
+
+  /** The elements as nested arrays. */
+  async toArray(): Promise<NestedArray> {
+    const flat = Array.from(
+      await this.data(),
+      (v) => (this.dtype === "bool" ? v !== 0 : v),
+    );
+    const build = (depth: number, offset: number): NestedArray => {
+      if (depth === this.ndim) return flat[offset];
+      const inner = numel(this.shape.slice(depth + 1));
+      return Array.from(
+        { length: this.shape[depth] },
+        (_, i) => build(depth + 1, offset + i * inner),
+      );
+    };
+    return build(0, 0);
+  }
+
+  /** The same graph, realized on another backend (data moves on realization). */
+  to(backend: string): Tensor {
+    this.#check("to");
+    return new Tensor(this.node, backend);
+  }
+
+  /** Frees this tensor's data now; later use of the tensor throws. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    disposeNode(this.node);
+  }
+
+  /** `using t = …` disposes at the end of the scope. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** A jaxpr-like listing of the graph of this tensor. */
+  toString(): string {
+    return formatGraph([this.node]);
+  }
+
+  /** Short form for `console.log`. */
+  [Symbol.for("Deno.customInspect")](): string {
+    const state = this.#disposed ? "disposed" : this.isRealized ? "realized" : "lazy";
+    return `Tensor<${this.dtype}${fmtShape(this.shape)}, ${state}, ${this.backend}>`;
+  }
+}
+
+/** Broadcasts `node` to `shape` (prepending axes, then expanding extent-1 axes). */
+function broadcastNode(node: Node, shape: Shape): Node {
+  if (shapesEqual(node.shape, shape)) return node;
+  const lifted = ir.reshape(node, [
+    ...new Array(shape.length - node.shape.length).fill(1),
+    ...node.shape,
+  ]);
+  return ir.expand(lifted, shape);
+}
+
+/** Computes several tensors as one program per backend (shared subgraphs run once). */
+export async function realize(...tensors: Tensor[]): Promise<void> {
+  const byBackend = new Map<string, Node[]>();
+  for (const t of tensors) {
+    const list = byBackend.get(t.backend) ?? [];
+    list.push(t.node);
+    byBackend.set(t.backend, list);
+  }
+  for (const [backend, nodes] of byBackend) await realizeNodes(backend, nodes);
+}

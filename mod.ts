@@ -1,0 +1,61 @@
+/**
+ * symgrad: lazy tensors, symbolic reverse-mode autodiff and fused kernels for Deno.
+ *
+ * @example A gradient and a gradient of a gradient
+ * ```ts
+ * import { grad, Tensor } from "./mod.ts";
+ * const f = (x: Tensor) => x.sin().sum();
+ * const df = grad(f);
+ * const x = Tensor.from([0, 1], { dtype: "float64" });
+ * console.log(await df(x).data()); // cos(x)
+ * console.log(await grad((x: Tensor) => df(x).sum())(x).data()); // -sin(x)
+ * ```
+ *
+ * @module
+ */
+
+import { InterpreterBackend } from "./backends/interpreter.ts";
+import { registerBackend } from "./core/devices.ts";
+
+registerBackend("interpreter", () => new InterpreterBackend());
+
+export type { Backend, BackendStats, Executable } from "./backends/backend.ts";
+export { InterpreterBackend } from "./backends/interpreter.ts";
+export { defineCustomVjp, VJP_RULES, vjpNodes } from "./core/autodiff.ts";
+export type { VjpRule } from "./core/autodiff.ts";
+export {
+  backendNames,
+  defaultBackend,
+  getBackend,
+  registerBackend,
+  setBackend,
+  withBackend,
+} from "./core/devices.ts";
+export type { DType, TypedArray } from "./core/dtype.ts";
+export { Node } from "./core/ir.ts";
+export type { BinaryOp, Op, OpAttrs, ReduceOp, UnaryOp } from "./core/ir.ts";
+export { formatGraph } from "./core/print.ts";
+export type { Program, ProgramNode } from "./core/program.ts";
+export type { Shape } from "./core/shape.ts";
+export { manualSeed, realize, Tensor } from "./core/tensor.ts";
+export type {
+  Conv2dOptions,
+  CreateOptions,
+  FromOptions,
+  NestedArray,
+  Pool2dOptions,
+  RandomOptions,
+  ReduceOptions,
+  SliceSpec,
+  VarOptions,
+} from "./core/tensor.ts";
+export {
+  customVjp,
+  grad,
+  gradients,
+  treeLeaves,
+  treeUnflatten,
+  valueAndGrad,
+  vjp,
+} from "./core/transforms.ts";
+export type { GradOptions, Tree } from "./core/transforms.ts";
