@@ -31,11 +31,21 @@ export {
   setBackend,
   withBackend,
 } from "./core/devices.ts";
+export type { BackendFactory } from "./core/devices.ts";
 export type { DType, TypedArray } from "./core/dtype.ts";
-export { Node } from "./core/ir.ts";
-export type { BinaryOp, Op, OpAttrs, ReduceOp, UnaryOp } from "./core/ir.ts";
+export { BINARY_OPS, MOVEMENT_OPS, Node, REDUCE_OPS, UNARY_OPS } from "./core/ir.ts";
+export type {
+  BinaryOp,
+  BufferRef,
+  MovementOp,
+  NoAttrs,
+  Op,
+  OpAttrs,
+  ReduceOp,
+  UnaryOp,
+} from "./core/ir.ts";
 export { formatGraph } from "./core/print.ts";
-export type { Program, ProgramNode } from "./core/program.ts";
+export type { Program, ProgramAttrs, ProgramNode, ProgramOp } from "./core/program.ts";
 export type { Shape } from "./core/shape.ts";
 export { manualSeed, realize, Tensor } from "./core/tensor.ts";
 export type {

@@ -9,14 +9,15 @@
 
 import type { Backend } from "../backends/backend.ts";
 
-type Factory = () => Backend | Promise<Backend>;
+/** Creates a backend; may be async (a WebGPU backend waits for an adapter). */
+export type BackendFactory = () => Backend | Promise<Backend>;
 
-const factories = new Map<string, Factory>();
+const factories = new Map<string, BackendFactory>();
 const instances = new Map<string, Promise<Backend>>();
 let defaultName = "interpreter";
 
 /** Registers a backend factory under `name`; the factory runs once, on first use. */
-export function registerBackend(name: string, factory: Factory): void {
+export function registerBackend(name: string, factory: BackendFactory): void {
   factories.set(name, factory);
   instances.delete(name);
 }

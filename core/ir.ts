@@ -62,18 +62,31 @@ export interface OpAttrs {
   buffer: { readonly ref: BufferRef };
   /** A leaf whose every element is `value`. */
   const: { readonly value: number };
+  /** `-x`. */
   neg: NoAttrs;
+  /** `e^x`. */
   exp: NoAttrs;
+  /** Natural logarithm. */
   log: NoAttrs;
+  /** Square root. */
   sqrt: NoAttrs;
+  /** `1 / x`. */
   recip: NoAttrs;
+  /** Sine. */
   sin: NoAttrs;
+  /** `1 / (1 + e^-x)`. */
   sigmoid: NoAttrs;
+  /** Hyperbolic tangent. */
   tanh: NoAttrs;
+  /** `a + b`. */
   add: NoAttrs;
+  /** `a · b`. */
   mul: NoAttrs;
+  /** Elementwise maximum. */
   max: NoAttrs;
+  /** `a < b` (bool result). */
   cmplt: NoAttrs;
+  /** `a == b` (bool result). */
   cmpeq: NoAttrs;
   /** `where(cond, a, b)`: `a` where `cond` is true, else `b`. */
   where: NoAttrs;
@@ -81,7 +94,9 @@ export interface OpAttrs {
   cast: NoAttrs;
   /** The identity on values whose gradient is zero (`stop_gradient`). */
   detach: NoAttrs;
+  /** Sum over `axes` (kept with extent 1). */
   reduce_sum: { readonly axes: readonly number[] };
+  /** Maximum over `axes` (kept with extent 1). */
   reduce_max: { readonly axes: readonly number[] };
   /** Reinterprets the row-major element order under the node's shape. */
   reshape: NoAttrs;
