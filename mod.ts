@@ -3,7 +3,7 @@
  *
  * @example A gradient and a gradient of a gradient
  * ```ts
- * import { grad, Tensor } from "./mod.ts";
+ * import { grad, Tensor } from "@symgrad/symgrad";
  * const f = (x: Tensor) => x.sin().sum();
  * const df = grad(f);
  * const x = Tensor.from([0, 1], { dtype: "float64" });

@@ -7,7 +7,7 @@
  *
  * @example Build, print and read a small graph
  * ```ts
- * import { Tensor } from "./tensor.ts";
+ * import { Tensor } from "@symgrad/symgrad";
  * const x = Tensor.from([[1, 2], [3, 4]]);
  * const y = x.mul(x).sum(1);
  * console.log(y.toString());

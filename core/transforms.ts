@@ -7,8 +7,7 @@
  *
  * @example Second derivative of x³
  * ```ts
- * import { grad } from "./transforms.ts";
- * import { Tensor } from "./tensor.ts";
+ * import { grad, Tensor } from "@symgrad/symgrad";
  * const f = (x: Tensor) => x.mul(x).mul(x).sum();
  * const d2 = grad((x: Tensor) => grad(f)(x).sum());
  * console.log(await d2(Tensor.from([2])).data()); // Float32Array [12]
