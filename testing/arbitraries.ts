@@ -31,7 +31,7 @@ export interface ShapeOptions {
  * @example
  * ```ts
  * import fc from "fast-check";
- * import { shape } from "./mod.ts";
+ * import { shape } from "@symgrad/symgrad/testing";
  * const s = fc.sample(shape({ minRank: 2, maxRank: 2, maxExtent: 3 }), { numRuns: 1, seed: 1 })[0];
  * console.log(s.length); // 2
  * ```
@@ -51,8 +51,8 @@ export function shape(opts: ShapeOptions = {}): Arbitrary<number[]> {
  * @example
  * ```ts
  * import fc from "fast-check";
- * import { broadcastableShapes } from "./mod.ts";
- * import { Tensor } from "../mod.ts";
+ * import { broadcastableShapes } from "@symgrad/symgrad/testing";
+ * import { Tensor } from "@symgrad/symgrad";
  * fc.assert(fc.property(broadcastableShapes(), ([a, b]) => {
  *   Tensor.zeros(a).add(Tensor.zeros(b)); // never throws
  * }), { numRuns: 20 });
@@ -124,7 +124,7 @@ function values(n: number, min: number, max: number, gap: number): Arbitrary<num
  * @example
  * ```ts
  * import fc from "fast-check";
- * import { tensor } from "./mod.ts";
+ * import { tensor } from "@symgrad/symgrad/testing";
  * await fc.assert(
  *   fc.asyncProperty(tensor({ shape: [3], dtype: "float64", min: 0.5, max: 2 }), async (x) => {
  *     const v = await x.log().exp().sub(x).abs().max().item();
@@ -202,7 +202,7 @@ export interface RbnParamsOptions {
  * @example
  * ```ts
  * import fc from "fast-check";
- * import { rbnParams } from "./mod.ts";
+ * import { rbnParams } from "@symgrad/symgrad/testing";
  * const [p] = fc.sample(rbnParams({ channels: [2, 2] }), { numRuns: 1, seed: 7 });
  * console.log(p.x.shape[1], p.centerWeight.shape); // 2 [1, 2, 1, 1]
  * ```
@@ -355,8 +355,8 @@ function buildGraph(shape: number[], arity: number, steps: GraphStep[]): RandomG
  * @example
  * ```ts
  * import fc from "fast-check";
- * import { opGraph } from "./mod.ts";
- * import { Tensor } from "../mod.ts";
+ * import { opGraph } from "@symgrad/symgrad/testing";
+ * import { Tensor } from "@symgrad/symgrad";
  * const [g] = fc.sample(opGraph({ arity: 1 }), { numRuns: 1, seed: 3 });
  * const y = g.apply(Tensor.ones(g.shape));
  * console.log(String(g), y.shape);

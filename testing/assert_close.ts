@@ -47,8 +47,8 @@ function unravel(flat: number, shape: Shape): number[] {
  *
  * @example
  * ```ts
- * import { assertClose } from "./mod.ts";
- * import { Tensor } from "../mod.ts";
+ * import { assertClose } from "@symgrad/symgrad/testing";
+ * import { Tensor } from "@symgrad/symgrad";
  * const x = Tensor.from([0.1, 0.2], { dtype: "float64" });
  * await assertClose(x.add(x), [0.2, 0.4], { rtol: 1e-12 });
  * ```

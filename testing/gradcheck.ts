@@ -126,8 +126,8 @@ function unravel(flat: number, shape: readonly number[]): number[] {
  *
  * @example
  * ```ts
- * import { gradcheck } from "./mod.ts";
- * import { Tensor } from "../mod.ts";
+ * import { gradcheck } from "@symgrad/symgrad/testing";
+ * import { Tensor } from "@symgrad/symgrad";
  * const x = Tensor.from([[0.5, -1], [2, 0.25]], { dtype: "float64" });
  * await gradcheck((x: Tensor) => x.softmax(-1).log(), [x], { order: 2 });
  * ```

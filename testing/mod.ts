@@ -5,7 +5,7 @@
  * @example State and check an identity
  * ```ts
  * import fc from "fast-check";
- * import { assertClose, tensor } from "./mod.ts";
+ * import { assertClose, tensor } from "@symgrad/symgrad/testing";
  * await fc.assert(
  *   fc.asyncProperty(tensor({ shape: [2, 3], dtype: "float64" }), async (x) => {
  *     await assertClose(x.exp().log(), x, { rtol: 1e-12, atol: 1e-12 });
