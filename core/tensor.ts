@@ -609,7 +609,9 @@ export class Tensor {
   detach(): Tensor {
     this.#check("detach");
     const storage = storageOf(this.node);
-    if (storage !== undefined) {
+    // A leaf is interned by its storage, so re-wrapping it would give back the same node and
+    // gradients would still flow: leaves get a detach node instead.
+    if (storage !== undefined && this.node.op !== "buffer") {
       return Tensor.fromStorage(storage, this.shape, this.backend);
     }
     return this.#wrap(ir.detach(this.node));
