@@ -1,0 +1,10 @@
+/**
+ * The core API that the nn library builds on, imported in one place. Importing the package
+ * entry also registers its backends.
+ *
+ * @module
+ */
+
+export { gradients, realize, Tensor } from "../mod.ts";
+export type { DType } from "../mod.ts";
+export { fmtShape } from "../core/shape.ts";

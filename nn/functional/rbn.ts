@@ -1,0 +1,72 @@
+/**
+ * Representative batch normalization (Gao et al., CVPR 2021) as a pure function.
+ *
+ * @module
+ */
+
+import { fmtShape, type Tensor } from "../_deps.ts";
+import { batchNorm, type BatchNormResult } from "./batch_norm.ts";
+
+/** Options of {@link rbn}; the calibration parameters have shape `[1, C, 1, 1]`. */
+export interface RbnOptions {
+  /** Centering weight `w_m`. */
+  centerWeight: Tensor;
+  /** Scaling weight `w_v`. */
+  scaleWeight: Tensor;
+  /** Scaling bias `w_b`. */
+  scaleBias: Tensor;
+  /** Affine scale `γ` (omitted: no affine transform). */
+  weight?: Tensor | null;
+  /** Affine shift `β`. */
+  bias?: Tensor | null;
+  /** Running mean `[C]` of the centered input. */
+  runningMean?: Tensor | null;
+  /** Running (unbiased) variance `[C]` of the centered input. */
+  runningVar?: Tensor | null;
+  /** Use batch statistics and return updated running statistics (default `false`). */
+  training?: boolean;
+  /** Weight of the new statistics in the running average (default 0.1). */
+  momentum?: number | Tensor;
+  /** Added to the variance (default 1e-5). */
+  eps?: number;
+}
+
+/**
+ * RBN, one line per equation of the paper. `K_m` and `K_s` are always the sample's own spatial
+ * means; only the normalization switches between batch and running statistics. The authors' code
+ * adds the centering term into its caller's input in place; this function leaves `x` alone and
+ * gives the same values and gradients.
+ *
+ * @example Zero calibration weights reduce RBN to batch normalization times `sigmoid(w_b)`
+ * ```ts
+ * import { Tensor } from "@symgrad/symgrad";
+ * import { rbn } from "@symgrad/symgrad/nn";
+ * const zeros = Tensor.zeros([1, 1, 1, 1], { dtype: "float64" });
+ * const x = Tensor.from([[[[1, 3]]], [[[5, 7]]]], { dtype: "float64" });
+ * const { y } = rbn(x, { centerWeight: zeros, scaleWeight: zeros, scaleBias: zeros, training: true });
+ * console.log(await y.data()); // ≈ 0.5 · [-1.34, -0.45, 0.45, 1.34]
+ * ```
+ */
+export function rbn(x: Tensor, opts: RbnOptions): BatchNormResult {
+  if (x.ndim !== 4) throw new Error(`rbn: expected 4D input (got ${x.ndim}D input)`);
+  const c = x.shape[1];
+  for (const [what, t] of Object.entries(opts)) {
+    if (["centerWeight", "scaleWeight", "scaleBias", "weight", "bias"].includes(what) && t) {
+      const shape = (t as Tensor).shape;
+      if (shape.join(",") !== `1,${c},1,1`) {
+        throw new Error(`rbn: ${what} has shape ${fmtShape(shape)}; expected [1, ${c}, 1, 1]`);
+      }
+    }
+  }
+  const { centerWeight: wm, scaleWeight: wv, scaleBias: wb, weight: gamma, bias: beta } = opts;
+
+  const Km = x.mean([2, 3], { keepdims: true }); //                     K_m = mean_HW(X)
+  const Xcm = x.add(wm.mul(Km)); //                                     X_cm = X + w_m ⊙ K_m
+  const bn = batchNorm(Xcm, { ...opts, weight: null, bias: null }); //  X_s = BN(X_cm)
+  const Xs = bn.y;
+  const Ks = Xs.mean([2, 3], { keepdims: true }); //                    K_s = mean_HW(X_s)
+  const R = wv.mul(Ks).add(wb).sigmoid(); //                            R = σ(w_v ⊙ K_s + w_b)
+  const Y = (gamma ? gamma.mul(R) : R).mul(Xs).add(beta ?? 0); //      Y = γ ⊙ R ⊙ X_s + β
+
+  return { ...bn, y: Y };
+}

@@ -1,0 +1,264 @@
+/**
+ * The `Module` base class: parameters, buffers and child modules discovered from fields.
+ *
+ * A module holds immutable tensors in ordinary fields. A field holding a `Tensor` is a
+ * parameter unless the constructor declared it a buffer with {@link Module.registerBuffer}; a
+ * field holding a `Module` (or an array of modules) is a child. Fields set to `null` are absent
+ * slots (PyTorch's `register_parameter(name, None)`). Private `#fields` are never discovered.
+ *
+ * Nothing is mutated in place: an optimizer update or a running-statistics update replaces the
+ * field with a new lazy tensor. {@link Module.commitState} realizes nothing by itself; it swaps
+ * every realized state tensor for a detached leaf over the same storage, so graphs do not chain
+ * across training steps.
+ *
+ * @example A module with one parameter and one buffer
+ * ```ts
+ * import { Module } from "./module.ts";
+ * import { Tensor } from "../mod.ts";
+ * class Scale extends Module {
+ *   weight = Tensor.ones([3]);
+ *   calls = Tensor.zeros([]);
+ *   constructor() {
+ *     super();
+ *     this.registerBuffer("calls");
+ *   }
+ *   forward(x: Tensor): Tensor {
+ *     if (this.training) this.calls = this.calls.add(1);
+ *     return x.mul(this.weight);
+ *   }
+ * }
+ * const m = new Scale();
+ * console.log(m.namedParameters().map(([n]) => n)); // ["weight"]
+ * console.log(Object.keys(m.stateDict())); // ["weight", "calls"]
+ * ```
+ *
+ * @module
+ */
+
+import { fmtShape, realize, Tensor } from "./_deps.ts";
+
+/** Options of {@link Module.loadStateDict}. */
+export interface LoadStateDictOptions {
+  /** Require the record's keys to match the module's state exactly (default `true`). */
+  strict?: boolean;
+}
+
+/** What {@link Module.loadStateDict} found besides the loaded keys (with `strict: false`). */
+export interface LoadStateDictResult {
+  /** State names of the module that the record lacks. */
+  missingKeys: string[];
+  /** Record keys that name no state of the module. */
+  unexpectedKeys: string[];
+}
+
+/** A neural-network layer or model: tensors and child modules held in fields. */
+export abstract class Module {
+  /** Training mode (the default) or evaluation mode; see {@link Module.train}. */
+  training = true;
+  #buffers = new Set<string>();
+
+  /** The computation. Train-mode updates of buffers replace the buffer fields lazily. */
+  abstract forward(x: Tensor): Tensor;
+
+  /** Declares the tensor field `name` a buffer (saved in the state, never trained). */
+  protected registerBuffer(...names: string[]): void {
+    for (const name of names) this.#buffers.add(name);
+  }
+
+  /** Whether the field `name` was declared a buffer. */
+  isBuffer(name: string): boolean {
+    return this.#buffers.has(name);
+  }
+
+  /** Own fields in declaration order, classified. */
+  #fields(): { name: string; kind: "param" | "buffer" | "child"; value: Tensor | Module }[] {
+    const out: { name: string; kind: "param" | "buffer" | "child"; value: Tensor | Module }[] = [];
+    for (const [name, value] of Object.entries(this)) {
+      if (value instanceof Tensor) {
+        out.push({ name, kind: this.#buffers.has(name) ? "buffer" : "param", value });
+      } else if (value instanceof Module) {
+        out.push({ name, kind: "child", value });
+      } else if (
+        Array.isArray(value) && value.length > 0 && value.every((v) => v instanceof Module)
+      ) {
+        value.forEach((v, i) => out.push({ name: `${name}.${i}`, kind: "child", value: v }));
+      }
+    }
+    return out;
+  }
+
+  /** Direct children as `[name, module]` pairs (array fields give `name.i`). */
+  namedChildren(): [string, Module][] {
+    return this.#fields().filter((f) => f.kind === "child").map((f) => [f.name, f.value as Module]);
+  }
+
+  /** This module and every descendant as `[dottedName, module]`; this module's name is `""`. */
+  namedModules(prefix = ""): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [name, child] of this.namedChildren()) {
+      out.push(...child.namedModules(prefix === "" ? name : `${prefix}.${name}`));
+    }
+    return out;
+  }
+
+  #namedTensors(kind: "param" | "buffer"): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [prefix, m] of this.namedModules()) {
+      for (const f of m.#fields()) {
+        if (f.kind === kind) {
+          out.push([prefix === "" ? f.name : `${prefix}.${f.name}`, f.value as Tensor]);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Parameters as `[dottedName, tensor]`, PyTorch order: own fields first, then children. */
+  namedParameters(): [string, Tensor][] {
+    return this.#namedTensors("param");
+  }
+
+  /** The parameter tensors, in the order of {@link Module.namedParameters}. */
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, t]) => t);
+  }
+
+  /** Buffers (running statistics and counters) as `[dottedName, tensor]`. */
+  namedBuffers(): [string, Tensor][] {
+    return this.#namedTensors("buffer");
+  }
+
+  /** The buffer tensors, in the order of {@link Module.namedBuffers}. */
+  buffers(): Tensor[] {
+    return this.namedBuffers().map(([, t]) => t);
+  }
+
+  /**
+   * All state by dotted name, PyTorch's `state_dict()` order: per module its parameters, then its
+   * buffers, then its children.
+   */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [prefix, m] of this.namedModules()) {
+      const own = m.#fields().filter((f) => f.kind !== "child");
+      const ordered = [
+        ...own.filter((f) => f.kind === "param"),
+        ...own.filter((f) => f.kind === "buffer"),
+      ];
+      for (const f of ordered) {
+        out[prefix === "" ? f.name : `${prefix}.${f.name}`] = f.value as Tensor;
+      }
+    }
+    return out;
+  }
+
+  /** Switches this module and its descendants to training (`true`) or evaluation mode. */
+  train(mode = true): this {
+    for (const [, m] of this.namedModules()) m.training = mode;
+    return this;
+  }
+
+  /** Switches to evaluation mode: running statistics are used, dropout is off. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** The module at a dotted path (`""` is this module). */
+  getSubmodule(path: string): Module {
+    if (path === "") return this;
+    const found = this.namedModules().find(([name]) => name === path);
+    if (found === undefined) {
+      throw new Error(
+        `getSubmodule: ${this.constructor.name} has no submodule ${JSON.stringify(path)}`,
+      );
+    }
+    return found[1];
+  }
+
+  /** Replaces the state tensor at dotted `name` (a parameter or buffer that exists). */
+  setTensor(name: string, value: Tensor): void {
+    const dot = name.lastIndexOf(".");
+    const owner = this.getSubmodule(dot < 0 ? "" : name.slice(0, dot));
+    const field = name.slice(dot + 1);
+    if (
+      !(Object.hasOwn(owner, field) &&
+        (owner as unknown as Record<string, unknown>)[field] instanceof Tensor)
+    ) {
+      throw new Error(
+        `setTensor: ${this.constructor.name} has no tensor state ${JSON.stringify(name)}`,
+      );
+    }
+    (owner as unknown as Record<string, unknown>)[field] = value;
+  }
+
+  /**
+   * Loads tensors by dotted name. Everything is validated before anything changes: with `strict`
+   * (the default) missing and unexpected keys throw; a shape mismatch always throws. Values are
+   * cast to the dtype of the tensor they replace and placed on its backend.
+   */
+  loadStateDict(
+    record: Readonly<Record<string, Tensor>>,
+    opts: LoadStateDictOptions = {},
+  ): LoadStateDictResult {
+    const strict = opts.strict ?? true;
+    const own = this.stateDict();
+    const missingKeys = Object.keys(own).filter((k) => !Object.hasOwn(record, k));
+    const unexpectedKeys = Object.keys(record).filter((k) => !Object.hasOwn(own, k));
+    const problems: string[] = [];
+    if (strict && missingKeys.length > 0) {
+      problems.push(`missing key(s): ${missingKeys.map((k) => JSON.stringify(k)).join(", ")}`);
+    }
+    if (strict && unexpectedKeys.length > 0) {
+      problems.push(
+        `unexpected key(s): ${unexpectedKeys.map((k) => JSON.stringify(k)).join(", ")}`,
+      );
+    }
+    for (const [k, t] of Object.entries(record)) {
+      if (!Object.hasOwn(own, k)) continue;
+      if (!(t instanceof Tensor)) {
+        problems.push(`${JSON.stringify(k)} is not a Tensor`);
+      } else if (t.shape.join(",") !== own[k].shape.join(",")) {
+        problems.push(
+          `size mismatch for ${JSON.stringify(k)}: got ${fmtShape(t.shape)}, the module has ${
+            fmtShape(own[k].shape)
+          }`,
+        );
+      }
+    }
+    if (problems.length > 0) {
+      throw new Error(
+        `loadStateDict: cannot load into ${this.constructor.name} (nothing was changed): ${
+          problems.join("; ")
+        }`,
+      );
+    }
+    for (const [k, t] of Object.entries(record)) {
+      if (!Object.hasOwn(own, k)) continue;
+      const target = own[k];
+      this.setTensor(k, t.cast(target.dtype).to(target.backend));
+    }
+    return { missingKeys, unexpectedKeys };
+  }
+
+  /** Every state tensor that is not a realized leaf yet (pending lazy updates). */
+  pendingState(): Tensor[] {
+    return Object.values(this.stateDict()).filter((t) => t.node.op !== "buffer");
+  }
+
+  /**
+   * Computes all pending state updates in one program, then swaps each state tensor for a
+   * detached leaf over its storage. {@link trainStep} does this together with the loss and the
+   * optimizer state.
+   */
+  async commitState(): Promise<void> {
+    await realize(...this.pendingState());
+    this.detachState();
+  }
+
+  /** Replaces every realized state tensor by a detached leaf over the same storage. */
+  detachState(): void {
+    for (const [name, t] of Object.entries(this.stateDict())) {
+      if (t.node.op !== "buffer" && t.isRealized) this.setTensor(name, t.detach());
+    }
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * Adam and AdamW with PyTorch's update formulas.
+ *
+ * @module
+ */
+
+import type { Tensor } from "../_deps.ts";
+import type { Module } from "../module.ts";
+import { Optimizer, type ParamGroup, type ParamState, scalarLike } from "./optimizer.ts";
+
+/** Hyperparameters of {@link Adam} and {@link AdamW}. */
+export interface AdamOptions {
+  /** Learning rate (default 1e-3). */
+  lr?: number;
+  /** Decay rates of the first and second moment estimates (default `[0.9, 0.999]`). */
+  betas?: readonly [number, number];
+  /** Added to the denominator (default 1e-8). */
+  eps?: number;
+  /** Adam: L2 penalty added to the gradient (default 0). AdamW: decoupled decay (default 1e-2). */
+  weightDecay?: number;
+  /** Use the running maximum of the second moment (default `false`). */
+  amsgrad?: boolean;
+}
+
+/** Adam's moment updates and step; `decoupled` selects AdamW's weight decay. */
+function adamUpdate(
+  param: Tensor,
+  grad: Tensor,
+  state: ParamState,
+  o: Required<AdamOptions>,
+  step: number,
+  decoupled: boolean,
+): { param: Tensor; state: ParamState } {
+  const [beta1, beta2] = o.betas;
+  let g = grad;
+  if (decoupled) param = param.mul(1 - o.lr * o.weightDecay);
+  else if (o.weightDecay !== 0) g = g.add(param.mul(o.weightDecay));
+  const expAvg = state.exp_avg === undefined
+    ? g.mul(1 - beta1)
+    : state.exp_avg.mul(beta1).add(g.mul(1 - beta1));
+  const expAvgSq = state.exp_avg_sq === undefined
+    ? g.mul(g).mul(1 - beta2)
+    : state.exp_avg_sq.mul(beta2).add(g.mul(g).mul(1 - beta2));
+  // Step-dependent scalars are leaves, so every step has the same graph structure.
+  const stepSize = scalarLike(o.lr / (1 - beta1 ** step), param);
+  const bc2Sqrt = scalarLike(Math.sqrt(1 - beta2 ** step), param);
+  const next: ParamState = {
+    step: scalarLike(step, param),
+    exp_avg: expAvg,
+    exp_avg_sq: expAvgSq,
+  };
+  let second = expAvgSq;
+  if (o.amsgrad) {
+    second = state.max_exp_avg_sq === undefined ? expAvgSq : state.max_exp_avg_sq.maximum(expAvgSq);
+    next.max_exp_avg_sq = second;
+  }
+  const denom = second.sqrt().div(bc2Sqrt).add(o.eps);
+  return { param: param.sub(expAvg.div(denom).mul(stepSize)), state: next };
+}
+
+function resolve(op: string, opts: AdamOptions, weightDecay: number): Required<AdamOptions> {
+  const o: Required<AdamOptions> = {
+    lr: 1e-3,
+    betas: [0.9, 0.999],
+    eps: 1e-8,
+    weightDecay,
+    amsgrad: false,
+    ...opts,
+  };
+  if (!(o.lr >= 0)) throw new Error(`${op}: invalid learning rate ${o.lr}; expected >= 0`);
+  for (const b of o.betas) {
+    if (!(b >= 0 && b < 1)) throw new Error(`${op}: invalid beta ${b}; expected 0 <= beta < 1`);
+  }
+  return o;
+}
+
+/**
+ * Adam as `torch.optim.Adam`: L2 weight decay is added to the gradient.
+ *
+ * @example
+ * ```ts
+ * import { Tensor } from "@symgrad/symgrad";
+ * import { Adam, Linear } from "@symgrad/symgrad/nn";
+ * const fc = new Linear(2, 1, { bias: false, seed: 0 });
+ * const opt = new Adam(fc, { lr: 0.01 });
+ * opt.step({ weight: Tensor.ones([1, 2]) });
+ * await opt.commitState();
+ * console.log(await opt.state("weight").step.item()); // 1
+ * ```
+ */
+export class Adam extends Optimizer<Required<AdamOptions>> {
+  /** Optimizes the parameters of `module`; `groups` override hyperparameters by name. */
+  constructor(
+    module: Module,
+    opts: AdamOptions = {},
+    groups: readonly ParamGroup<AdamOptions>[] = [],
+  ) {
+    super(
+      "Adam",
+      module,
+      resolve("Adam", opts, 0),
+      groups as readonly ParamGroup<Required<AdamOptions>>[],
+    );
+  }
+
+  /** PyTorch's single-tensor Adam update. */
+  protected update(
+    param: Tensor,
+    grad: Tensor,
+    state: ParamState,
+    o: Required<AdamOptions>,
+    step: number,
+  ): { param: Tensor; state: ParamState } {
+    return adamUpdate(param, grad, state, o, step, false);
+  }
+}
+
+/**
+ * AdamW as `torch.optim.AdamW`: decoupled weight decay `θ ← θ·(1 - lr·λ)` before the Adam step
+ * (default λ = 1e-2).
+ *
+ * @example Calibration parameters without weight decay
+ * ```ts
+ * import { AdamW, RepresentativeBatchNorm2d } from "@symgrad/symgrad/nn";
+ * const rbn = new RepresentativeBatchNorm2d(4);
+ * const opt = new AdamW(rbn, { lr: 1e-3, weightDecay: 0.05 }, [
+ *   { params: (name) => /center_|scale_/.test(name), weightDecay: 0 },
+ * ]);
+ * console.log(opt.paramGroups.map((g) => g.names));
+ * ```
+ */
+export class AdamW extends Optimizer<Required<AdamOptions>> {
+  /** Optimizes the parameters of `module`; `groups` override hyperparameters by name. */
+  constructor(
+    module: Module,
+    opts: AdamOptions = {},
+    groups: readonly ParamGroup<AdamOptions>[] = [],
+  ) {
+    super(
+      "AdamW",
+      module,
+      resolve("AdamW", opts, 1e-2),
+      groups as readonly ParamGroup<Required<AdamOptions>>[],
+    );
+  }
+
+  /** PyTorch's single-tensor AdamW update. */
+  protected update(
+    param: Tensor,
+    grad: Tensor,
+    state: ParamState,
+    o: Required<AdamOptions>,
+    step: number,
+  ): { param: Tensor; state: ParamState } {
+    return adamUpdate(param, grad, state, o, step, true);
+  }
+}

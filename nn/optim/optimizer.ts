@@ -1,0 +1,141 @@
+/**
+ * The optimizer base: parameter groups by name, per-parameter state, lazy updates.
+ *
+ * An optimizer is bound to a module. `step(grads)` builds the updated parameters and state as
+ * lazy tensors and stores them (the module's parameter fields are replaced); nothing is computed
+ * until the state is realized, normally together with the loss by `trainStep`.
+ *
+ * @module
+ */
+
+import { gradients, realize, Tensor } from "../_deps.ts";
+import type { Module } from "../module.ts";
+
+/** A group of parameters with its own hyperparameters (PyTorch's `param_groups`). */
+export type ParamGroup<O> = Partial<O> & {
+  /** Dotted parameter names, or a predicate on them. */
+  params: readonly string[] | ((name: string) => boolean);
+};
+
+/** Gradients by dotted parameter name, as from {@link namedGradients}. */
+export type NamedGradients = Readonly<Record<string, Tensor>> | ReadonlyMap<string, Tensor>;
+
+/** Gradients of `loss` with respect to every parameter of `module`, by dotted name. */
+export function namedGradients(loss: Tensor, module: Module): Record<string, Tensor> {
+  const named = module.namedParameters();
+  const grads = gradients(loss, named.map(([, t]) => t));
+  return Object.fromEntries(named.map(([name], i) => [name, grads[i]]));
+}
+
+/** Per-parameter optimizer state: tensors by PyTorch's state names. */
+export type ParamState = Record<string, Tensor>;
+
+/** Shared machinery of the optimizers; subclasses give the update rule. */
+export abstract class Optimizer<O extends object> {
+  /** The module whose parameters are optimized. */
+  readonly module: Module;
+  /** Resolved groups: parameter names and full hyperparameters (defaults filled in). */
+  readonly paramGroups: { names: string[]; options: O }[];
+  /** Completed steps. */
+  stepCount = 0;
+  #state = new Map<string, ParamState>();
+
+  /**
+   * Binds to `module`. Each group claims parameters by name and overrides hyperparameters; the
+   * remaining parameters form a last group with the defaults.
+   */
+  constructor(op: string, module: Module, defaults: O, groups: readonly ParamGroup<O>[] = []) {
+    this.module = module;
+    const all = module.namedParameters().map(([n]) => n);
+    const claimed = new Set<string>();
+    this.paramGroups = [];
+    groups.forEach((g, i) => {
+      const { params, ...overrides } = g;
+      const names = typeof params === "function" ? all.filter(params) : [...params];
+      for (const n of names) {
+        if (!all.includes(n)) {
+          throw new Error(`${op}: group ${i} names ${JSON.stringify(n)}, which is not a parameter`);
+        }
+        if (claimed.has(n)) {
+          throw new Error(`${op}: parameter ${JSON.stringify(n)} is in more than one group`);
+        }
+        claimed.add(n);
+      }
+      this.paramGroups.push({ names, options: { ...defaults, ...overrides } as O });
+    });
+    const rest = all.filter((n) => !claimed.has(n));
+    if (rest.length > 0) this.paramGroups.push({ names: rest, options: { ...defaults } });
+  }
+
+  /** The state of parameter `name` (empty before its first step). */
+  state(name: string): ParamState {
+    return this.#state.get(name) ?? {};
+  }
+
+  /** One update rule application; returns the new parameter and state (lazy). */
+  protected abstract update(
+    param: Tensor,
+    grad: Tensor,
+    state: ParamState,
+    options: O,
+    step: number,
+  ): { param: Tensor; state: ParamState };
+
+  /**
+   * Applies one update to every parameter with a gradient in `grads`; parameters and state are
+   * replaced by lazy tensors.
+   */
+  step(grads: NamedGradients): void {
+    const get = (n: string) =>
+      grads instanceof Map ? grads.get(n) : (grads as Record<string, Tensor>)[n];
+    const params = Object.fromEntries(this.module.namedParameters());
+    this.stepCount++;
+    for (const group of this.paramGroups) {
+      for (const name of group.names) {
+        const grad = get(name);
+        if (grad === undefined) continue;
+        const param = params[name];
+        if (param === undefined) {
+          throw new Error(`step: the module no longer has parameter ${JSON.stringify(name)}`);
+        }
+        const out = this.update(
+          param,
+          grad.cast(param.dtype),
+          this.state(name),
+          group.options,
+          this.stepCount,
+        );
+        this.module.setTensor(name, out.param);
+        this.#state.set(name, out.state);
+      }
+    }
+  }
+
+  /** Every state tensor not yet realized. */
+  pendingState(): Tensor[] {
+    return [...this.#state.values()].flatMap((s) => Object.values(s)).filter((t) =>
+      t.node.op !== "buffer"
+    );
+  }
+
+  /** Replaces realized state tensors by detached leaves, so graphs do not chain across steps. */
+  detachState(): void {
+    for (const [name, s] of this.#state) {
+      this.#state.set(
+        name,
+        Object.fromEntries(Object.entries(s).map(([k, t]) => [k, t.isRealized ? t.detach() : t])),
+      );
+    }
+  }
+
+  /** Realizes the pending state, then detaches it. */
+  async commitState(): Promise<void> {
+    await realize(...this.pendingState());
+    this.detachState();
+  }
+}
+
+/** A scalar leaf of `like`'s dtype and backend: per-step values that keep the graph's shape. */
+export function scalarLike(value: number, like: Tensor): Tensor {
+  return Tensor.from([value], { shape: [], dtype: like.dtype, backend: like.backend });
+}

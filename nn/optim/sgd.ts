@@ -1,0 +1,76 @@
+/**
+ * Stochastic gradient descent with PyTorch's update formulas.
+ *
+ * @module
+ */
+
+import type { Tensor } from "../_deps.ts";
+import type { Module } from "../module.ts";
+import { Optimizer, type ParamGroup, type ParamState } from "./optimizer.ts";
+
+/** Hyperparameters of {@link SGD}. */
+export interface SGDOptions {
+  /** Learning rate. */
+  lr: number;
+  /** Momentum factor (default 0). */
+  momentum?: number;
+  /** Dampening of the momentum (default 0). */
+  dampening?: number;
+  /** L2 penalty added to the gradient (default 0). */
+  weightDecay?: number;
+  /** Nesterov momentum (default `false`; needs momentum > 0 and dampening 0). */
+  nesterov?: boolean;
+}
+
+/**
+ * SGD as `torch.optim.SGD`: `g ← g + λθ`; with momentum `b ← μb + (1 - τ)g` (first step
+ * `b ← g`) and `g ← g + μb` (Nesterov) or `g ← b`; then `θ ← θ - lr·g`.
+ *
+ * @example One step on a one-parameter module
+ * ```ts
+ * import { Tensor } from "@symgrad/symgrad";
+ * import { Linear, SGD } from "@symgrad/symgrad/nn";
+ * const fc = new Linear(2, 1, { bias: false, seed: 0 });
+ * const opt = new SGD(fc, { lr: 0.1 });
+ * opt.step({ weight: Tensor.ones([1, 2]) });
+ * await fc.commitState();
+ * console.log(fc.weight.shape); // [1, 2]
+ * ```
+ */
+export class SGD extends Optimizer<Required<SGDOptions>> {
+  /** Optimizes the parameters of `module`; `groups` override hyperparameters by name. */
+  constructor(module: Module, opts: SGDOptions, groups: readonly ParamGroup<SGDOptions>[] = []) {
+    const defaults: Required<SGDOptions> = {
+      momentum: 0,
+      dampening: 0,
+      weightDecay: 0,
+      nesterov: false,
+      ...opts,
+    };
+    super("SGD", module, defaults, groups as readonly ParamGroup<Required<SGDOptions>>[]);
+    for (const { options: o } of this.paramGroups) {
+      if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0)) {
+        throw new Error("SGD: Nesterov momentum requires a momentum and zero dampening");
+      }
+      if (!(o.lr >= 0)) throw new Error(`SGD: invalid learning rate ${o.lr}; expected >= 0`);
+    }
+  }
+
+  /** PyTorch's single-tensor SGD update. */
+  protected update(
+    param: Tensor,
+    grad: Tensor,
+    state: ParamState,
+    o: Required<SGDOptions>,
+  ): { param: Tensor; state: ParamState } {
+    let d = o.weightDecay !== 0 ? grad.add(param.mul(o.weightDecay)) : grad;
+    const next: ParamState = {};
+    if (o.momentum !== 0) {
+      const prev = state.momentum_buffer;
+      const buf = prev === undefined ? d : prev.mul(o.momentum).add(d.mul(1 - o.dampening));
+      next.momentum_buffer = buf;
+      d = o.nesterov ? d.add(buf.mul(o.momentum)) : buf;
+    }
+    return { param: param.sub(d.mul(o.lr)), state: next };
+  }
+}
