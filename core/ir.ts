@@ -434,7 +434,7 @@ export function permute(x: Node, perm: readonly number[]): Node {
     throw new Error(
       `permute: ${JSON.stringify(perm)} is not a permutation of the ${r} axes of ${
         fmtShape(x.shape)
-      }`,
+      }; expected each axis 0..${r - 1} exactly once`,
     );
   }
   if (perm.every((p, i) => p === i)) return x;

@@ -736,7 +736,7 @@ export class Tensor {
         throw new Error(
           `reshape: cannot reshape ${fmtShape(this.shape)} (${this.size} elements) to ${
             fmtShape(shape)
-          }`,
+          }; expected the known extents to divide the element count`,
         );
       }
       resolved = shape.map((d) => (d === -1 ? this.size / rest : d));
@@ -809,7 +809,8 @@ export class Tensor {
     const target = broadcastShapes("expand", this.shape, resolved);
     if (!shapesEqual(target, resolved)) {
       throw new Error(
-        `expand: cannot expand ${fmtShape(this.shape)} to ${fmtShape(resolved)}`,
+        `expand: cannot expand ${fmtShape(this.shape)} to ${fmtShape(resolved)}; expected a ` +
+          `target of at least the same rank that the shape broadcasts to`,
       );
     }
     return this.#wrap(broadcastNode(this.node, resolved));
@@ -820,7 +821,8 @@ export class Tensor {
     this.#check("slice");
     if (specs.length > this.ndim) {
       throw new Error(
-        `slice: ${specs.length} specs for a tensor of rank ${this.ndim}`,
+        `slice: ${specs.length} specs for a tensor of shape ${fmtShape(this.shape)}; expected ` +
+          `at most ${this.ndim}`,
       );
     }
     const starts: number[] = [], stops: number[] = [], steps: number[] = [];
@@ -834,7 +836,8 @@ export class Tensor {
         const k = norm(spec);
         if (!Number.isInteger(k) || k < 0 || k >= d) {
           throw new Error(
-            `slice: index ${spec} is out of range for axis ${i} of extent ${d}`,
+            `slice: index ${spec} is out of range for axis ${i} of ${fmtShape(this.shape)}; ` +
+              `expected an integer in [${-d}, ${d - 1}]`,
           );
         }
         starts.push(k), stops.push(k + 1), steps.push(1), drop.push(i);
