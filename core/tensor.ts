@@ -1177,6 +1177,16 @@ export class Tensor {
     return formatGraph([this.node]);
   }
 
+  /**
+   * Rich display in Deno's Jupyter kernel: realizes the tensor and returns a MIME bundle with
+   * statistics, values and (for 2-D data) a heatmap. Loaded on first use, so core code does not
+   * depend on the display module.
+   */
+  async [Symbol.for("Jupyter.display")](): Promise<Record<string, string>> {
+    const { tensorMimeBundle } = await import("../display/tensor_display.ts");
+    return await tensorMimeBundle(this);
+  }
+
   /** Short form for `console.log`. */
   [Symbol.for("Deno.customInspect")](): string {
     const state = this.#disposed ? "disposed" : this.isRealized ? "realized" : "lazy";

@@ -1,0 +1,206 @@
+/**
+ * Pictures of graphs: Graphviz DOT source of the IR (and of which nodes share a kernel), laid
+ * out by Graphviz itself (compiled to WebAssembly, so it runs offline) into SVG.
+ *
+ * @module
+ */
+
+import { instance, type Viz } from "@viz-js/viz";
+import type { Node, Tensor } from "../mod.ts";
+import { type OpAttrs, toposort } from "../core/ir.ts";
+import { formatGraph } from "../core/print.ts";
+import { formatNumber, type MimeBundle } from "./mime.ts";
+
+/** Tensors (or nodes) by label, or a list of them. */
+export type Labeled = readonly (Tensor | Node)[] | Readonly<Record<string, Tensor | Node>>;
+
+/** Options of {@link graphDot} and {@link graphPicture}. */
+export interface GraphOptions {
+  /** Names for leaves (inputs, parameters) shown instead of their buffer ids. */
+  inputs?: Readonly<Record<string, Tensor | Node>>;
+  /**
+   * Groups of nodes drawn inside a labeled box each, e.g. the kernels of a schedule (a node in
+   * no group is drawn outside every box).
+   */
+  clusters?: readonly { readonly label: string; readonly nodes: readonly Node[] }[];
+  /** A caption. */
+  title?: string;
+}
+
+function nodeOf(x: Tensor | Node): Node {
+  return "node" in x ? x.node : x;
+}
+
+function entries(xs: Labeled): [string | undefined, Node][] {
+  return Array.isArray(xs)
+    ? (xs as readonly (Tensor | Node)[]).map((x) => [undefined, nodeOf(x)])
+    : Object.entries(xs).map(([k, x]) => [k, nodeOf(x)]);
+}
+
+/** A DOT string literal. */
+function quote(s: string): string {
+  return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
+}
+
+const MOVEMENT = new Set(["reshape", "permute", "expand", "pad", "slice"]);
+
+function style(n: Node): string {
+  if (n.op === "buffer") return `shape=ellipse style=filled fillcolor="#dbe9f6"`;
+  if (n.op === "const") return `shape=plaintext fontcolor="#555555"`;
+  if (n.op.startsWith("reduce_")) return `shape=box style="filled,rounded" fillcolor="#fde2c4"`;
+  if (MOVEMENT.has(n.op)) return `shape=box style="rounded,dashed" color="#777777"`;
+  return `shape=box style="filled,rounded" fillcolor="#f4f4f4"`;
+}
+
+function attrText(n: Node): string {
+  switch (n.op) {
+    case "const":
+      return formatNumber((n.attrs as OpAttrs["const"]).value);
+    case "reduce_sum":
+    case "reduce_max":
+      return ` axes=[${(n.attrs as OpAttrs["reduce_sum"]).axes.join(",")}]`;
+    case "permute":
+      return ` [${(n.attrs as OpAttrs["permute"]).perm.join(",")}]`;
+    case "cast":
+      return ` →${n.dtype}`;
+    default:
+      return "";
+  }
+}
+
+/**
+ * Graphviz DOT source of the graph of `outputs`: one box per node (op, attributes, dtype and
+ * shape), edges from inputs to users, named leaves and outputs labeled.
+ *
+ * @example
+ * ```ts
+ * import { Tensor } from "@symgrad/symgrad";
+ * import { graphDot } from "@symgrad/symgrad/display";
+ * const x = Tensor.from([1, 2, 3]);
+ * console.log(graphDot({ y: x.mul(x).sum() }, { inputs: { x } }));
+ * ```
+ */
+export function graphDot(outputs: Labeled, opts: GraphOptions = {}): string {
+  const outs = entries(outputs);
+  const order = toposort(outs.map(([, n]) => n));
+  const leafNames = new Map<Node, string>();
+  for (const [k, n] of Object.entries(opts.inputs ?? {})) leafNames.set(nodeOf(n), k);
+  const id = (n: Node) => `n${n.id}`;
+  const line = (n: Node) => {
+    const head = n.op === "buffer"
+      ? leafNames.get(n) ?? `input #${(n.attrs as OpAttrs["buffer"]).ref.id}`
+      : n.op === "const"
+      ? attrText(n)
+      : `${n.op}${attrText(n)}`;
+    const type = n.op === "const" ? "" : `\n${n.dtype}[${n.shape.join(",")}]`;
+    return `  ${id(n)} [label=${quote(head + type)} ${style(n)}];`;
+  };
+  const clustered = new Map<Node, number>();
+  (opts.clusters ?? []).forEach((c, i) => c.nodes.forEach((n) => clustered.set(n, i)));
+  const lines = [
+    "digraph G {",
+    `  graph [rankdir=TB fontname="Helvetica" fontsize=12${
+      opts.title ? ` label=${quote(opts.title)} labelloc=t` : ""
+    }];`,
+    `  node [fontname="Helvetica" fontsize=10 height=0.3];`,
+    `  edge [color="#666666" arrowsize=0.6];`,
+  ];
+  for (const n of order) if (!clustered.has(n)) lines.push(line(n));
+  (opts.clusters ?? []).forEach((c, i) => {
+    const members = order.filter((n) => clustered.get(n) === i);
+    if (members.length === 0) return;
+    lines.push(
+      `  subgraph cluster_${i} {`,
+      `    label=${quote(c.label)}; style="rounded,filled"; fillcolor="#fffbe6"; color="#c9a227";`,
+      ...members.map((n) => "  " + line(n)),
+      "  }",
+    );
+  }), lines.push(...order.flatMap((n) => n.inputs.map((x) => `  ${id(x)} -> ${id(n)};`)));
+  outs.forEach(([label, n], i) => {
+    lines.push(
+      `  out${i} [label=${quote(label ?? `output ${i}`)} shape=plaintext fontcolor="#1f5fa8"];`,
+      `  ${id(n)} -> out${i} [style=bold color="#1f5fa8"];`,
+    );
+  });
+  lines.push("}");
+  return lines.join("\n");
+}
+
+let vizInstance: Promise<Viz> | undefined;
+
+/**
+ * Lays out DOT source with Graphviz (the `dot` engine) and returns SVG.
+ *
+ * @example
+ * ```ts
+ * import { renderDot } from "@symgrad/symgrad/display";
+ * const svg = await renderDot("digraph { a -> b }");
+ * console.log(svg.includes("<svg")); // true
+ * ```
+ */
+export async function renderDot(dot: string): Promise<string> {
+  vizInstance ??= instance();
+  const result = (await vizInstance).render(dot, { format: "svg" });
+  if (result.status !== "success") {
+    const why = result.errors.map((e) => e.message).join("; ");
+    throw new Error(`renderDot: Graphviz rejected the DOT source: ${why}`);
+  }
+  return result.output;
+}
+
+/** A graph picture: SVG, its DOT source and the text listing, for Jupyter or files. */
+export class GraphFigure {
+  /** The Graphviz DOT source. */
+  readonly dot: string;
+  /** The laid-out SVG. */
+  readonly svg: string;
+  /** A text form (the IR listing, or a schedule listing). */
+  readonly text: string;
+
+  /** Bundles the three forms of one picture. */
+  constructor(dot: string, svg: string, text: string) {
+    this.dot = dot;
+    this.svg = svg;
+    this.text = text;
+  }
+
+  /** The MIME bundle: `image/svg+xml`, `text/vnd.graphviz` and `text/plain`. */
+  toMimeBundle(): MimeBundle {
+    return { "image/svg+xml": this.svg, "text/vnd.graphviz": this.dot, "text/plain": this.text };
+  }
+
+  /** Called by Deno's Jupyter kernel. */
+  [Symbol.for("Jupyter.display")](): MimeBundle {
+    return this.toMimeBundle();
+  }
+
+  /** The text form. */
+  toString(): string {
+    return this.text;
+  }
+}
+
+/**
+ * The picture of the graph of `outputs` (see {@link graphDot}), laid out by Graphviz.
+ *
+ * @example
+ * ```ts
+ * import { grad, Tensor } from "@symgrad/symgrad";
+ * import { graphPicture } from "@symgrad/symgrad/display";
+ * const x = Tensor.from([1, 2, 3]);
+ * const f = (x: Tensor) => x.sin().sum();
+ * const fig = await graphPicture({ "f(x)": f(x), "f'(x)": grad(f)(x) }, { inputs: { x } });
+ * console.log(fig.svg.length > 0, fig.dot.startsWith("digraph")); // true true
+ * ```
+ */
+export async function graphPicture(
+  outputs: Labeled,
+  opts: GraphOptions = {},
+): Promise<GraphFigure> {
+  const dot = graphDot(outputs, opts);
+  return new GraphFigure(
+    dot,
+    await renderDot(dot),
+    formatGraph(entries(outputs).map(([, n]) => n)),
+  );
+}

@@ -1,0 +1,35 @@
+/**
+ * Rich display for notebooks and reports: tensors as MIME bundles (statistics, values,
+ * heatmaps), pictures of graphs and schedules (Graphviz DOT and SVG), line plots and
+ * histograms as SVG.
+ *
+ * In Deno's Jupyter kernel a `Tensor` at the end of a cell renders through
+ * {@link tensorMimeBundle}; figures returned by this module render themselves.
+ *
+ * @example Training curves
+ * ```ts
+ * import { linePlot } from "@symgrad/symgrad/display";
+ * const fig = linePlot([{ name: "BN", y: [0.8, 0.9] }, { name: "RBN", y: [0.82, 0.91] }], {
+ *   title: "test accuracy",
+ *   xLabel: "epoch",
+ * });
+ * console.log(fig.toString()); // test accuracy
+ * ```
+ *
+ * @module
+ */
+
+export { formatValues } from "./format_values.ts";
+export type { FormatValuesOptions } from "./format_values.ts";
+export { graphDot, GraphFigure, graphPicture, renderDot } from "./graph_svg.ts";
+export type { GraphOptions, Labeled } from "./graph_svg.ts";
+export { heatmap, heatmapSvg, viridis } from "./heatmap.ts";
+export type { HeatmapOptions } from "./heatmap.ts";
+export { escapeXml, formatNumber, JUPYTER_DISPLAY, SvgFigure } from "./mime.ts";
+export type { MimeBundle } from "./mime.ts";
+export { histogram, histogramSvg, linePlot, linePlotSvg, niceTicks } from "./plot.ts";
+export type { HistogramOptions, HistogramSeries, PlotOptions, Series } from "./plot.ts";
+export { encodePng, toBase64 } from "./png.ts";
+export { summaryStats } from "./stats.ts";
+export type { SummaryStats } from "./stats.ts";
+export { tensorMimeBundle } from "./tensor_display.ts";
