@@ -144,6 +144,8 @@ export function tensor(opts: TensorOptions = {}): Arbitrary<Tensor> {
     : opts.shape instanceof fc.Arbitrary
     ? opts.shape
     : fc.constant(opts.shape as Shape);
+  // A fixed shape is checked now, so a range too narrow for the gaps fails at the call site.
+  if (Array.isArray(opts.shape)) values(numel(opts.shape), min, max, minGap);
   return shapes.chain((s) =>
     values(numel(s), min, max, minGap).map((vs) => {
       const rounded = dtype === "float32"
