@@ -32,9 +32,9 @@ export class InstanceNorm2d extends BatchNormBase {
   /** A layer over `numFeatures` channels. */
   constructor(numFeatures: number, opts: BatchNormOptions = {}) {
     super("InstanceNorm2d", numFeatures, {
-      affine: false,
-      trackRunningStats: false,
       ...opts,
+      affine: opts.affine ?? false,
+      trackRunningStats: opts.trackRunningStats ?? false,
     });
     if (this.momentum === null) {
       throw new Error(

@@ -61,8 +61,6 @@ export function crossEntropy(x: Tensor, target: Tensor, opts: CrossEntropyOption
       ? target.mul(1 - labelSmoothing).add(labelSmoothing / c)
       : target;
     const loss = logp.mul(smoothed).sum(classAxis).neg();
-    // PyTorch divides a probability-target sum by the batch size, not by all elements.
-    if (reduction === "mean") return loss.sum().div(x.ndim === 1 ? 1 : x.size / c);
     return reduce("crossEntropy", loss, reduction);
   }
   const expected = x.shape.filter((_, i) => i !== classAxis);

@@ -6,7 +6,13 @@
 
 import type { Tensor } from "../_deps.ts";
 import type { Module } from "../module.ts";
-import { Optimizer, type ParamGroup, type ParamState, scalarLike } from "./optimizer.ts";
+import {
+  definedOnly,
+  Optimizer,
+  type ParamGroup,
+  type ParamState,
+  scalarLike,
+} from "./optimizer.ts";
 
 /** Hyperparameters of {@link Adam} and {@link AdamW}. */
 export interface AdamOptions {
@@ -65,7 +71,7 @@ function resolve(op: string, opts: AdamOptions, weightDecay: number): Required<A
     eps: 1e-8,
     weightDecay,
     amsgrad: false,
-    ...opts,
+    ...definedOnly(opts),
   };
   if (!(o.lr >= 0)) throw new Error(`${op}: invalid learning rate ${o.lr}; expected >= 0`);
   for (const b of o.betas) {

@@ -61,7 +61,7 @@ export abstract class Optimizer<O extends object> {
         }
         claimed.add(n);
       }
-      this.paramGroups.push({ names, options: { ...defaults, ...overrides } as O });
+      this.paramGroups.push({ names, options: { ...defaults, ...definedOnly(overrides) } as O });
     });
     const rest = all.filter((n) => !claimed.has(n));
     if (rest.length > 0) this.paramGroups.push({ names: rest, options: { ...defaults } });
@@ -133,6 +133,11 @@ export abstract class Optimizer<O extends object> {
     await realize(...this.pendingState());
     this.detachState();
   }
+}
+
+/** `opts` without its `undefined` entries, so that spreading it keeps the defaults. */
+export function definedOnly<T extends object>(opts: T): Partial<T> {
+  return Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** A scalar leaf of `like`'s dtype and backend: per-step values that keep the graph's shape. */

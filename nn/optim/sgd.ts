@@ -6,7 +6,7 @@
 
 import type { Tensor } from "../_deps.ts";
 import type { Module } from "../module.ts";
-import { Optimizer, type ParamGroup, type ParamState } from "./optimizer.ts";
+import { definedOnly, Optimizer, type ParamGroup, type ParamState } from "./optimizer.ts";
 
 /** Hyperparameters of {@link SGD}. */
 export interface SGDOptions {
@@ -45,7 +45,8 @@ export class SGD extends Optimizer<Required<SGDOptions>> {
       dampening: 0,
       weightDecay: 0,
       nesterov: false,
-      ...opts,
+      ...definedOnly(opts),
+      lr: opts.lr,
     };
     super("SGD", module, defaults, groups as readonly ParamGroup<Required<SGDOptions>>[]);
     for (const { options: o } of this.paramGroups) {

@@ -96,6 +96,8 @@ export async function expectClose(
 
 /** Prints the recorded worst errors. */
 export function reportWorst(label: string): void {
-  const lines = [...worst].map(([k, v]) => `  ${k}: ${v.toExponential(2)}`);
+  const lines = [...worst].filter(([k]) => k.startsWith(label)).map(([k, v]) =>
+    `  ${k}: ${v.toExponential(2)}`
+  );
   console.log(`${label} max scaled errors:\n${lines.join("\n")}`);
 }

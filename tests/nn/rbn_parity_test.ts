@@ -6,7 +6,7 @@ const { cases } = loadFixture<ModuleCase & { input_after_call?: unknown }>("rbn"
 
 Deno.test("RepresentativeBatchNorm2d matches the PyTorch reference", async (t) => {
   for (const target of await targets()) {
-    const key = `${target.backend}/${target.dtype}`;
+    const key = `rbn ${target.backend}/${target.dtype}`;
     for (const c of cases.filter((c) => c.calls !== undefined)) {
       await t.step(`${c.name} on ${key}`, () => checkCalls(c, target, key));
     }
