@@ -14,13 +14,30 @@
  * @module
  */
 
+import { CpuBackend } from "./backends/cpu/backend.ts";
 import { InterpreterBackend } from "./backends/interpreter.ts";
-import { registerBackend } from "./core/devices.ts";
+import { registerBackend, setBackend } from "./core/devices.ts";
 
 registerBackend("interpreter", () => new InterpreterBackend());
+registerBackend("cpu", () => new CpuBackend());
+setBackend("cpu");
 
 export type { Backend, BackendStats, Executable } from "./backends/backend.ts";
 export { InterpreterBackend } from "./backends/interpreter.ts";
+export { CpuBackend } from "./backends/cpu/backend.ts";
+export { jit } from "./core/jit.ts";
+export { backendStats } from "./core/stats.ts";
+export type {
+  AluOp,
+  Cond,
+  Kernel,
+  KernelLoop,
+  KernelValue,
+  Schedule,
+  ScheduleBuffer,
+} from "./core/schedule.ts";
+export { formatSchedule, schedule } from "./core/schedule.ts";
+export type { Atom, Index, Term } from "./core/symbolic.ts";
 export { defineCustomVjp, VJP_RULES, vjpNodes } from "./core/autodiff.ts";
 export type { VjpRule } from "./core/autodiff.ts";
 export {

@@ -63,7 +63,16 @@ export function lower(
   outputs: readonly Node[],
   isLeaf: (n: Node) => boolean,
 ): Lowered {
-  const order = toposort(outputs, (n) => (isLeaf(n) ? [] : n.inputs));
+  // Operands of commutative ops are visited and listed in structural order, not in node-id
+  // order, so a graph rebuilt from newer nodes (the next training step) gets the same key.
+  const hashes = structuralHashes(outputs, isLeaf);
+  const operands = (n: Node): readonly Node[] =>
+    isLeaf(n)
+      ? []
+      : COMMUTATIVE.has(n.op)
+      ? [...n.inputs].sort((a, b) => hashes.get(a)! - hashes.get(b)!)
+      : n.inputs;
+  const order = toposort(outputs, operands);
   const index = new Map<Node, number>();
   const nodes: ProgramNode[] = [];
   const inputs: number[] = [];
@@ -87,7 +96,7 @@ export function lower(
     } else {
       nodes.push({
         op: n.op as Exclude<Op, "buffer">,
-        inputs: n.inputs.map((i) => index.get(i)!),
+        inputs: operands(n).map((i) => index.get(i)!),
         shape: n.shape,
         dtype: n.dtype,
         attrs: n.attrs as ProgramAttrs,
@@ -100,4 +109,41 @@ export function lower(
       `${p.op}:${p.dtype}[${p.shape.join(",")}]${JSON.stringify(p.attrs)}(${p.inputs.join(",")})`
     ).join(";") + `->${outs.join(",")}`;
   return { program: { nodes, inputs, outputs: outs, key }, leaves };
+}
+
+const COMMUTATIVE = new Set<Op>(["add", "mul", "max", "cmpeq"]);
+
+/**
+ * A hash of each node's structure (op, dtype, shape, attributes and operand hashes, commutative
+ * operands unordered); leaves hash by dtype and shape only.
+ */
+function structuralHashes(
+  outputs: readonly Node[],
+  isLeaf: (n: Node) => boolean,
+): Map<Node, number> {
+  const hashes = new Map<Node, number>();
+  for (const n of toposort(outputs, (m) => (isLeaf(m) ? [] : m.inputs))) {
+    const head = `${isLeaf(n) ? "input" : n.op}|${n.dtype}|${n.shape.join(",")}`;
+    if (isLeaf(n)) {
+      hashes.set(n, hashString(head));
+      continue;
+    }
+    const args = n.inputs.map((i) => hashes.get(i)!);
+    if (COMMUTATIVE.has(n.op)) args.sort((a, b) => a - b);
+    hashes.set(n, hashString(`${head}|${JSON.stringify(n.attrs)}|${args.join(",")}`));
+  }
+  return hashes;
+}
+
+/** A 53-bit string hash (cyrb53). */
+function hashString(s: string): number {
+  let h1 = 0xdeadbeef, h2 = 0x41c6ce57;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }

@@ -111,7 +111,19 @@ export function add(a: Index, b: Index): Index {
     const prev = byKey.get(k);
     byKey.set(k, { atom: t.atom, coef: (prev?.coef ?? 0) + t.coef });
   }
-  return make(a.c + b.c, [...byKey.values()].filter((t) => t.coef !== 0));
+  const terms = [...byKey.values()].filter((t) => t.coef !== 0);
+  // k·d·(x div d) + k·(x mod d) = k·x: undoes the split a reshape makes of a contiguous range.
+  for (const m of terms) {
+    if (m.atom.kind !== "mod") continue;
+    const { x, d } = m.atom;
+    const q = terms.find((t) =>
+      t.atom.kind === "div" && t.atom.d === d && t.atom.x.key === x.key && t.coef === m.coef * d
+    );
+    if (q === undefined) continue;
+    const rest = make(a.c + b.c, terms.filter((t) => t !== m && t !== q));
+    return add(rest, scale(x, m.coef));
+  }
+  return make(a.c + b.c, terms);
 }
 
 /** `k · a` for an integer `k`. */

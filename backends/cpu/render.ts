@@ -1,0 +1,229 @@
+/**
+ * JavaScript source for one scheduled kernel: nested loops over typed arrays.
+ *
+ * Loop order follows memory: the loop with the most contiguous traffic (weighted by the size of
+ * the buffers it walks) goes innermost. When that loop is a reduction loop, output loops stay
+ * outside and a scalar accumulates; when it is an output loop (matmul, conv, column sums), the
+ * reduction loops move outside it and a row of accumulators is updated with unit stride. Every
+ * value and every partial index sum is computed at the outermost loop it depends on.
+ *
+ * Values are computed in double precision; float32 results are rounded once, when stored into a
+ * `Float32Array` (or by an explicit cast), which is at least as accurate as rounding after every
+ * op.
+ *
+ * @module
+ */
+
+import type { Cond, Kernel, KernelValue, ScheduleBuffer } from "../../core/schedule.ts";
+import { fmtIndex, type Index, linearCoef, loopsOf } from "../../core/symbolic.ts";
+
+/** A chosen loop order: `order[position] = loop`, and the accumulator-row loop if any. */
+export interface LoopOrder {
+  /** Kernel loop numbers from outermost to innermost. */
+  readonly order: readonly number[];
+  /** An output loop placed inside the reduction loops (accumulated as a row), if any. */
+  readonly rowLoop: number | undefined;
+}
+
+/** Picks the loop order of `k` for memory locality. */
+export function chooseLoopOrder(k: Kernel, buffers: readonly ScheduleBuffer[]): LoopOrder {
+  const outs = k.loops.flatMap((l, i) => (l.reduce ? [] : [i]));
+  const reds = k.loops.flatMap((l, i) => (l.reduce ? [i] : []));
+  if (reds.length === 0) return { order: outs, rowLoop: undefined };
+  const accesses = new Map<string, { index: Index; weight: number }>();
+  accesses.set("out", { index: k.out.index, weight: buffers[k.out.buffer].size });
+  for (const v of k.values) {
+    if (v.op === "load") {
+      accesses.set(`${v.buffer}|${v.index.key}`, {
+        index: v.index,
+        weight: buffers[v.buffer].size,
+      });
+    }
+  }
+  let best = -1, bestScore = -1;
+  k.loops.forEach((loop, l) => {
+    let score = 0;
+    for (const a of accesses.values()) {
+      const c = linearCoef(a.index, l);
+      if (c === 1 || c === -1) score += a.weight;
+    }
+    // Ties go to the longer loop, then to reduction loops (a scalar accumulator).
+    const better = score > bestScore ||
+      (score === bestScore && loop.extent > k.loops[best].extent) ||
+      (score === bestScore && loop.extent === k.loops[best].extent && loop.reduce);
+    if (better) [best, bestScore] = [l, score];
+  });
+  if (k.loops[best].reduce || bestScore === 0) {
+    return { order: [...outs, ...reds.filter((r) => r !== best), best], rowLoop: undefined };
+  }
+  return { order: [...outs.filter((o) => o !== best), ...reds, best], rowLoop: best };
+}
+
+function literal(x: number): string {
+  if (Object.is(x, -0)) return "(-0)";
+  if (Number.isNaN(x)) return "NaN";
+  if (x === Infinity) return "Infinity";
+  if (x === -Infinity) return "(-Infinity)";
+  return x < 0 ? `(${x})` : String(x);
+}
+
+const loopName = (l: number) => `i${l}`;
+
+function condSource(c: Cond): string {
+  const e = fmtIndex(c.index, loopName);
+  const parts: string[] = [];
+  if (c.index.min < c.lo) parts.push(`${c.lo} <= (${e})`);
+  if (c.index.max >= c.hi) parts.push(`(${e}) < ${c.hi}`);
+  return parts.join(" && ") || "true";
+}
+
+function aluSource(v: KernelValue & { op: "alu" }, arg: (i: number) => string): string {
+  const [a, b, c] = v.args.map(arg);
+  switch (v.alu) {
+    case "neg":
+      return `-${a}`;
+    case "exp":
+      return `Math.exp(${a})`;
+    case "log":
+      return `Math.log(${a})`;
+    case "sqrt":
+      return `Math.sqrt(${a})`;
+    case "recip":
+      return `1 / ${a}`;
+    case "sin":
+      return `Math.sin(${a})`;
+    case "sigmoid":
+      return `1 / (1 + Math.exp(-${a}))`;
+    case "tanh":
+      return `Math.tanh(${a})`;
+    case "add":
+      return `${a} + ${b}`;
+    case "mul":
+      return `${a} * ${b}`;
+    case "max":
+      return `Math.max(${a}, ${b})`;
+    case "cmplt":
+      return `(${a} < ${b} ? 1 : 0)`;
+    case "cmpeq":
+      return `(${a} === ${b} ? 1 : 0)`;
+    case "where":
+      return `(${a} ? ${b} : ${c})`;
+    case "cast":
+      return v.dtype === "bool"
+        ? `(${a} ? 1 : 0)`
+        : v.dtype === "float32"
+        ? `Math.fround(${a})`
+        : a;
+  }
+}
+
+/**
+ * The body of `function (bufs) { … }` computing kernel `k`; `bufs[b]` is the typed array of
+ * schedule buffer `b`.
+ */
+export function renderKernel(k: Kernel, buffers: readonly ScheduleBuffer[]): string {
+  const { order, rowLoop } = chooseLoopOrder(k, buffers);
+  const pos = new Map(order.map((l, p) => [l, p]));
+  const depthOf = (loops: readonly number[]) =>
+    loops.reduce((d, l) => Math.max(d, pos.get(l)! + 1), 0);
+  const nLoops = order.length;
+  const atDepth: string[][] = Array.from({ length: nLoops + 1 }, () => []);
+  const used = new Set<number>();
+  // Values the result needs (dead values from folded pads are skipped).
+  const mark = (i: number) => {
+    if (used.has(i)) return;
+    used.add(i);
+    const v = k.values[i];
+    if (v.op === "alu" || v.op === "guard") v.args.forEach(mark);
+  };
+  mark(k.result);
+  let nBase = 0;
+  /** An index as source, with its loop-invariant part hoisted into a named partial sum. */
+  const indexSource = (x: Index): string => {
+    if (x.terms.some((t) => t.atom.kind !== "loop")) return fmtIndex(x, loopName);
+    const inner = depthOf(loopsOf(x));
+    const innerTerms = x.terms.filter((t) =>
+      t.atom.kind === "loop" && pos.get(t.atom.loop)! + 1 === inner
+    );
+    const outerTerms = x.terms.filter((t) => !innerTerms.includes(t));
+    if (outerTerms.length === 0 || innerTerms.length === 0) return fmtIndex(x, loopName);
+    const outer: Index = { ...x, terms: outerTerms, key: "" };
+    const name = `x${nBase++}`;
+    const outerDepth = depthOf(outerTerms.map((t) => (t.atom as { loop: number }).loop));
+    atDepth[outerDepth].push(`const ${name} = ${fmtIndex(outer, loopName)};`);
+    const innerSrc = fmtIndex({ ...x, c: 0, terms: innerTerms, key: "" }, loopName);
+    return `${name} + ${innerSrc}`;
+  };
+  const arg = (i: number) => {
+    const v = k.values[i];
+    return v.op === "const" ? literal(v.value) : `v${i}`;
+  };
+  k.values.forEach((v, i) => {
+    if (!used.has(i) || v.op === "const") return;
+    let src: string;
+    if (v.op === "load") {
+      const read = `b${v.buffer}[${indexSource(v.index)}]`;
+      src = v.valid.length ? `(${v.valid.map(condSource).join(" && ")}) ? ${read} : 0` : read;
+    } else if (v.op === "guard") {
+      src = `(${v.valid.map(condSource).join(" && ")}) ? ${arg(v.args[0])} : 0`;
+    } else {
+      src = aluSource(v, arg);
+    }
+    atDepth[depthOf(v.deps)].push(`const v${i} = ${src};`);
+  });
+
+  const lines: string[] = [`"use strict";`];
+  const dtypes = [...k.reads, k.out.buffer].map((b) => `b${b}:${buffers[b].dtype}`).join(" ");
+  lines.push(`// kernel ${k.id}: ${dtypes}`);
+  for (const b of new Set([...k.reads, k.out.buffer])) lines.push(`const b${b} = bufs[${b}];`);
+  const result = arg(k.result);
+  const out = `b${k.out.buffer}`;
+  const init = k.reduceOp === "max" ? "-Infinity" : "0";
+  const combine = (acc: string) =>
+    k.reduceOp === "max"
+      ? `${acc} = (${result} > ${acc} || ${result} !== ${result}) ? ${result} : ${acc};`
+      : `${acc} += ${result};`;
+  const nOuter = k.loops.filter((l) => !l.reduce).length - (rowLoop === undefined ? 0 : 1);
+  if (rowLoop !== undefined) {
+    lines.push(`const acc = new Float64Array(${k.loops[rowLoop].extent});`);
+  }
+  const open = (p: number) => {
+    const l = order[p];
+    lines.push(
+      `for (let ${loopName(l)} = 0; ${loopName(l)} < ${k.loops[l].extent}; ${loopName(l)}++) {`,
+    );
+  };
+  lines.push(...atDepth[0]);
+  for (let p = 0; p < nLoops; p++) {
+    if (p === nOuter && k.reduceOp !== undefined) {
+      lines.push(rowLoop === undefined ? `let acc = ${init};` : `acc.fill(${init});`);
+    }
+    open(p);
+    lines.push(...atDepth[p + 1]);
+  }
+  if (nOuter === nLoops && k.reduceOp !== undefined) {
+    lines.push(rowLoop === undefined ? `let acc = ${init};` : `acc.fill(${init});`);
+  }
+  if (k.reduceOp === undefined) {
+    lines.push(`${out}[${fmtIndex(k.out.index, loopName)}] = ${result};`);
+  } else {
+    lines.push(combine(rowLoop === undefined ? "acc" : `acc[${loopName(rowLoop)}]`));
+  }
+  for (let p = nLoops - 1; p >= 0; p--) {
+    lines.push("}");
+    if (p === nOuter && k.reduceOp !== undefined) {
+      if (rowLoop === undefined) {
+        lines.push(`${out}[${fmtIndex(k.out.index, loopName)}] = acc;`);
+      } else {
+        const j = loopName(rowLoop);
+        lines.push(`for (let ${j} = 0; ${j} < ${k.loops[rowLoop].extent}; ${j}++) {`);
+        lines.push(`${out}[${fmtIndex(k.out.index, loopName)}] = acc[${j}];`);
+        lines.push("}");
+      }
+    }
+  }
+  if (nOuter === nLoops && k.reduceOp !== undefined) {
+    lines.push(`${out}[${fmtIndex(k.out.index, loopName)}] = acc;`);
+  }
+  return lines.join("\n");
+}
