@@ -9,6 +9,9 @@ import { instance, type Viz } from "@viz-js/viz";
 import type { Node, Tensor } from "../mod.ts";
 import { type OpAttrs, toposort } from "../core/ir.ts";
 import { formatGraph } from "../core/print.ts";
+import { lower, type Program } from "../core/program.ts";
+import { isRealized } from "../core/realize.ts";
+import { formatSchedule, type Schedule, schedule } from "../core/schedule.ts";
 import { formatNumber, type MimeBundle } from "./mime.ts";
 
 /** Tensors (or nodes) by label, or a list of them. */
@@ -44,15 +47,17 @@ function quote(s: string): string {
 
 const MOVEMENT = new Set(["reshape", "permute", "expand", "pad", "slice"]);
 
-function style(n: Node): string {
-  if (n.op === "buffer") return `shape=ellipse style=filled fillcolor="#dbe9f6"`;
+function style(n: { op: string }): string {
+  if (n.op === "buffer" || n.op === "input") {
+    return `shape=ellipse style=filled fillcolor="#dbe9f6"`;
+  }
   if (n.op === "const") return `shape=plaintext fontcolor="#555555"`;
   if (n.op.startsWith("reduce_")) return `shape=box style="filled,rounded" fillcolor="#fde2c4"`;
   if (MOVEMENT.has(n.op)) return `shape=box style="rounded,dashed" color="#777777"`;
   return `shape=box style="filled,rounded" fillcolor="#f4f4f4"`;
 }
 
-function attrText(n: Node): string {
+function attrText(n: { op: string; attrs: unknown; dtype: string }): string {
   switch (n.op) {
     case "const":
       return formatNumber((n.attrs as OpAttrs["const"]).value);
@@ -203,4 +208,124 @@ export async function graphPicture(
     await renderDot(dot),
     formatGraph(entries(outputs).map(([, n]) => n)),
   );
+}
+
+/** Options of {@link scheduleDot}. */
+export interface ScheduleDotOptions {
+  /** Names of the program's input slots (by slot). */
+  inputNames?: readonly (string | undefined)[];
+  /** Names of the program's outputs (by position). */
+  outputNames?: readonly (string | undefined)[];
+  /** A caption. */
+  title?: string;
+}
+
+/**
+ * Graphviz DOT source of a schedule: one box per kernel holding the program nodes fused into it
+ * (a node inlined into several kernels appears in each, since each recomputes it), edges from
+ * the kernel or input that materializes each operand.
+ *
+ * @example
+ * ```ts
+ * import { Tensor } from "@symgrad/symgrad";
+ * import { schedulePicture } from "@symgrad/symgrad/display";
+ * const x = Tensor.rand([4, 8]);
+ * // schedulePicture lowers and schedules the graph, then calls scheduleDot.
+ * console.log((await schedulePicture([x.exp().sum(1).add(1)])).dot);
+ * ```
+ */
+export function scheduleDot(
+  sched: Schedule,
+  program: Program,
+  opts: ScheduleDotOptions = {},
+): string {
+  const materializedBy = new Map<number, number>();
+  for (const k of sched.kernels) materializedBy.set(k.nodes[k.nodes.length - 1], k.id);
+  const lines = [
+    "digraph S {",
+    `  graph [rankdir=TB fontname="Helvetica" fontsize=12 compound=true${
+      opts.title ? ` label=${quote(opts.title)} labelloc=t` : ""
+    }];`,
+    `  node [fontname="Helvetica" fontsize=10 height=0.3];`,
+    `  edge [color="#666666" arrowsize=0.6];`,
+  ];
+  const label = (i: number) => {
+    const n = program.nodes[i];
+    if (n.op === "input") {
+      const slot = (n.attrs as { slot: number }).slot;
+      return `${opts.inputNames?.[slot] ?? `in${slot}`}\n${n.dtype}[${n.shape.join(",")}]`;
+    }
+    if (n.op === "const") return attrText(n);
+    return `${n.op}${attrText(n)}\n${n.dtype}[${n.shape.join(",")}]`;
+  };
+  const vertex = (i: number, k: number | undefined) => (k === undefined ? `p${i}` : `k${k}_${i}`);
+  const drawn = new Set<number>();
+  const source = (j: number, k: number, members: Set<number>) =>
+    members.has(j) ? vertex(j, k) : vertex(j, materializedBy.get(j));
+  const edges: string[] = [];
+  for (const k of sched.kernels) {
+    const members = new Set(k.nodes);
+    const loops = k.loops.map((l) => `${l.extent}${l.reduce ? "r" : ""}`).join("×") || "1";
+    lines.push(
+      `  subgraph cluster_k${k.id} {`,
+      `    label=${quote(`kernel ${k.id}${k.reduceOp ? ` (${k.reduceOp})` : ""} [${loops}]`)};`,
+      `    style="rounded,filled"; fillcolor="#fffbe6"; color="#c9a227";`,
+    );
+    for (const i of k.nodes) {
+      const n = program.nodes[i];
+      if (n.op === "input") continue;
+      lines.push(`    ${vertex(i, k.id)} [label=${quote(label(i))} ${style(n)}];`);
+      for (const j of n.inputs) {
+        const from = source(j, k.id, members);
+        if (from.startsWith("p")) drawn.add(j);
+        edges.push(`  ${from} -> ${vertex(i, k.id)};`);
+      }
+    }
+    lines.push("  }");
+  }
+  for (const j of drawn) {
+    lines.push(`  ${vertex(j, undefined)} [label=${quote(label(j))} ${style(program.nodes[j])}];`);
+  }
+  lines.push(...edges);
+  program.outputs.forEach((i, pos) => {
+    lines.push(
+      `  out${pos} [label=${
+        quote(opts.outputNames?.[pos] ?? `output ${pos}`)
+      } shape=plaintext fontcolor="#1f5fa8"];`,
+      `  ${vertex(i, materializedBy.get(i))} -> out${pos} [style=bold color="#1f5fa8"];`,
+    );
+  });
+  lines.push("}");
+  return lines.join("\n");
+}
+
+/**
+ * The picture of the schedule that realizing `outputs` would run: which nodes fuse into which
+ * kernel (see {@link scheduleDot}). Realized tensors count as inputs. The text form is the
+ * schedule listing.
+ *
+ * @example
+ * ```ts
+ * import { Tensor } from "@symgrad/symgrad";
+ * import { schedulePicture } from "@symgrad/symgrad/display";
+ * const x = Tensor.rand([4, 8]);
+ * const fig = await schedulePicture({ y: x.exp().sum(1).add(1) }, { inputs: { x } });
+ * console.log(fig.text); // one line per kernel
+ * ```
+ */
+export async function schedulePicture(
+  outputs: Labeled,
+  opts: Omit<GraphOptions, "clusters"> = {},
+): Promise<GraphFigure> {
+  const outs = entries(outputs);
+  const { program, leaves } = lower(outs.map(([, n]) => n), isRealized);
+  const sched = schedule(program);
+  const leafNames = new Map<Node, string>();
+  for (const [k, n] of Object.entries(opts.inputs ?? {})) leafNames.set(nodeOf(n), k);
+  const dot = scheduleDot(sched, program, {
+    inputNames: leaves.map((l) => leafNames.get(l)),
+    outputNames: outs.map(([label]) => label),
+    title: opts.title,
+  });
+  return new GraphFigure(dot, await renderDot(dot), formatSchedule(sched));
 }

@@ -21,8 +21,15 @@
 
 export { formatValues } from "./format_values.ts";
 export type { FormatValuesOptions } from "./format_values.ts";
-export { graphDot, GraphFigure, graphPicture, renderDot } from "./graph_svg.ts";
-export type { GraphOptions, Labeled } from "./graph_svg.ts";
+export {
+  graphDot,
+  GraphFigure,
+  graphPicture,
+  renderDot,
+  scheduleDot,
+  schedulePicture,
+} from "./graph_svg.ts";
+export type { GraphOptions, Labeled, ScheduleDotOptions } from "./graph_svg.ts";
 export { heatmap, heatmapSvg, viridis } from "./heatmap.ts";
 export type { HeatmapOptions } from "./heatmap.ts";
 export { escapeXml, formatNumber, JUPYTER_DISPLAY, SvgFigure } from "./mime.ts";

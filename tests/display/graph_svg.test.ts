@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { grad, Tensor } from "../../mod.ts";
 import { toposort } from "../../core/ir.ts";
-import { graphDot, graphPicture, renderDot } from "../../display/graph_svg.ts";
+import { graphDot, graphPicture, renderDot, schedulePicture } from "../../display/graph_svg.ts";
+import { lower } from "../../core/program.ts";
+import { isRealized } from "../../core/realize.ts";
+import { schedule } from "../../core/schedule.ts";
 
 Deno.test("graph pictures", async (t) => {
   const x = Tensor.from([1, 2, 3]);
@@ -38,6 +41,24 @@ Deno.test("graph pictures", async (t) => {
       "text/vnd.graphviz",
     ]);
     assert.match(bundle["text/plain"], /^a = buffer/);
+  });
+
+  await t.step("the schedule picture has one box per kernel holding its fused nodes", async () => {
+    const a = Tensor.rand([4, 8], { seed: 1 }), w = Tensor.rand([8, 3], { seed: 2 });
+    const out = a.matmul(w).relu().sum(1).add(1);
+    const fig = await schedulePicture({ out }, { inputs: { a, w } });
+    const { program } = lower([out.node], isRealized);
+    const kernels = schedule(program).kernels;
+    assert.ok(kernels.length >= 2);
+    assert.equal(fig.svg.match(/class="cluster"/g)?.length, kernels.length);
+    for (const k of kernels) {
+      const body = fig.dot.split(`subgraph cluster_k${k.id} {`)[1].split("\n  }")[0];
+      for (const i of k.nodes) {
+        if (program.nodes[i].op !== "input") assert.match(body, new RegExp(`k${k.id}_${i} \\[`));
+      }
+    }
+    assert.match(fig.dot, /label="a\\nfloat32\[4,8\]"/);
+    assert.equal(fig.text.split("\n").length, kernels.length);
   });
 
   await t.step("renderDot reports Graphviz errors", async () => {
