@@ -23,10 +23,14 @@ export interface BackendCase {
   runs: { numRuns: number };
 }
 
-/** Runs `fn` as one step per backend; WebGPU without an adapter is ignored with a message. */
+/**
+ * Runs `fn` as one step per backend; WebGPU without an adapter is ignored with a message, and so
+ * is WebGPU when the property `needsFloat64`.
+ */
 export async function forEachBackend(
   t: Deno.TestContext,
   fn: (c: BackendCase) => Promise<void>,
+  { needsFloat64 = false } = {},
 ): Promise<void> {
   for (const backend of backendNames()) {
     const gpu = backend === "webgpu";
@@ -42,6 +46,10 @@ export async function forEachBackend(
     const c: BackendCase = gpu
       ? { backend, dtype: "float32", tol: { rtol: 1e-4, atol: 1e-5 }, runs: { numRuns: 10 } }
       : { backend, dtype: "float64", tol: { rtol: 1e-10, atol: 1e-12 }, runs: { numRuns: 30 } };
+    if (available && needsFloat64 && c.dtype !== "float64") {
+      available = false;
+      console.log(`skipping backend "${backend}": the property needs float64`);
+    }
     await t.step({ name: `${backend} (${c.dtype})`, ignore: !available, fn: () => fn(c) });
   }
 }
