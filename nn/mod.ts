@@ -62,3 +62,5 @@ export type { SGDOptions } from "./optim/sgd.ts";
 export { Adam, AdamW } from "./optim/adam.ts";
 export type { AdamOptions } from "./optim/adam.ts";
 export { trainStep } from "./train.ts";
+export { load, loadWeights, metadataOf, save } from "./io/safetensors.ts";
+export type { LoadOptions, SaveOptions } from "./io/safetensors.ts";

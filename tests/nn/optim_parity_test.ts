@@ -1,4 +1,4 @@
-import { Tensor } from "../../mod.ts";
+import type { Tensor } from "../../mod.ts";
 import { Adam, AdamW, Module, type Optimizer, SGD } from "../../nn/mod.ts";
 import {
   expectClose,
