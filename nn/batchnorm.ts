@@ -5,7 +5,7 @@
  */
 
 import { type Tensor, Tensor as T } from "./_deps.ts";
-import { batchNorm } from "./functional/batch_norm.ts";
+import { batchNorm, requireManyPerChannel } from "./functional/batch_norm.ts";
 import type { Placement } from "./init.ts";
 import { Module } from "./module.ts";
 
@@ -76,9 +76,10 @@ export abstract class BatchNormBase extends Module {
   /**
    * The statistics arguments of one forward call, PyTorch's rules: batch statistics in training
    * or without running statistics; in training the counter grows by one and momentum `null`
-   * means `1 / num_batches_tracked`. `commit` stores the lazily updated buffers.
+   * means `1 / num_batches_tracked`. `commit` stores the lazily updated buffers. Throws
+   * PyTorch's error, naming this layer, when `x` has one value per channel in training.
    */
-  protected statistics(): {
+  protected statistics(x: Tensor): {
     training: boolean;
     momentum: number | Tensor;
     runningMean: Tensor | null;
@@ -90,6 +91,7 @@ export abstract class BatchNormBase extends Module {
     const updating = this.training && tracking;
     const counted = updating && count !== null ? count.add(1) : count;
     const momentum = this.momentum ?? (counted !== null && updating ? counted.reciprocal() : 0);
+    if (this.training || !tracking) requireManyPerChannel(this.constructor.name, x);
     return {
       training: this.training || !tracking,
       momentum,
@@ -126,7 +128,7 @@ export abstract class BatchNormNd extends BatchNormBase {
   /** Normalizes `x`; in training mode the running buffers are replaced by lazy updates. */
   forward(x: Tensor): Tensor {
     this.checkInput(x);
-    const stats = this.statistics();
+    const stats = this.statistics(x);
     const out = batchNorm(x, { ...stats, weight: this.weight, bias: this.bias, eps: this.eps });
     stats.commit(out.runningMean, out.runningVar);
     return out.y;

@@ -51,7 +51,7 @@ export class InstanceEnhancementBatchNorm2d extends BatchNormBase {
     }
     const gate = x.mean([2, 3], { keepdims: true }).mul(this.weight_readjust)
       .add(this.bias_readjust).sigmoid();
-    const stats = this.statistics();
+    const stats = this.statistics(x);
     const out = batchNorm(x, { ...stats, eps: this.eps });
     stats.commit(out.runningMean, out.runningVar);
     const scale = this.weight ? gate.mul(this.weight.reshape([1, -1, 1, 1])) : gate;

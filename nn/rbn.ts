@@ -62,7 +62,7 @@ export class RepresentativeBatchNorm2d extends BatchNormBase {
     if (x.ndim !== 4) {
       throw new Error(`RepresentativeBatchNorm2d: expected 4D input (got ${x.ndim}D input)`);
     }
-    const stats = this.statistics();
+    const stats = this.statistics(x);
     const out = rbn(x, {
       ...stats,
       centerWeight: this.center_weight,

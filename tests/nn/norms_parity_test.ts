@@ -30,6 +30,7 @@ Deno.test("batch norm raises PyTorch's error for one value per channel in traini
         message = (e as Error).message;
       }
       ok(message.endsWith(c.error!.message), `got ${JSON.stringify(message)}`);
+      ok(message.startsWith(`${c.module}: `), message);
       ok(
         Object.entries(m.stateDict()).every(([k, v], i) =>
           before[i][0] === k && before[i][1] === v

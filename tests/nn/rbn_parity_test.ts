@@ -32,6 +32,7 @@ Deno.test("RepresentativeBatchNorm2d raises PyTorch's errors and changes nothing
         message = (e as Error).message;
       }
       ok(message.endsWith(c.error!.message), `got ${JSON.stringify(message)}`);
+      ok(message.startsWith(`${c.module}: `), message);
       // Unlike the reference, nothing was mutated: not the input, not the counter.
       deepStrictEqual(await x.data(), xData);
       deepStrictEqual(Object.entries(m.stateDict()), before);
