@@ -1,6 +1,26 @@
 /**
  * One training step as one lazy graph, realized once.
  *
+ * `trainStep` is shorthand for the steps below, which can also be written out, for instance
+ * with `valueAndGrad` over the parameters by name (the forward pass reads the same tensors
+ * from the module's fields, so the gradients are those of the module's parameters):
+ *
+ * @example A step written out with valueAndGrad
+ * ```ts
+ * import { realize, Tensor, valueAndGrad } from "@symgrad/symgrad";
+ * import { BatchNorm1d, mseLoss, SGD } from "@symgrad/symgrad/nn";
+ * const bn = new BatchNorm1d(2);
+ * const opt = new SGD(bn, { lr: 0.1, momentum: 0.9 });
+ * const x = Tensor.from([[1, 2], [3, 5], [0, 1]]), y = Tensor.zeros([3, 2]);
+ * const params = Object.fromEntries(bn.namedParameters());
+ * const [loss, grads] = valueAndGrad((_: typeof params) => mseLoss(bn.forward(x), y))(params);
+ * opt.step(grads); // lazy new parameters and momentum buffers
+ * await realize(loss, ...bn.pendingState(), ...opt.pendingState()); // one program
+ * bn.detachState();
+ * opt.detachState();
+ * console.log(await loss.item(), await bn.num_batches_tracked!.item()); // ... 1
+ * ```
+ *
  * @module
  */
 

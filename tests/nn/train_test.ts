@@ -1,5 +1,5 @@
-import { ok, strictEqual } from "node:assert/strict";
-import { getBackend, Tensor } from "../../mod.ts";
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { getBackend, realize, Tensor, valueAndGrad } from "../../mod.ts";
 import {
   AdamW,
   Conv2d,
@@ -60,4 +60,21 @@ Deno.test("parameter groups: calibration parameters get their own weight decay",
   await rbn.commitState();
   strictEqual((await rbn.center_weight.data())[0], 1);
   strictEqual((await rbn.weight!.data())[0], 1 - 0.1 * 0.5);
+});
+
+Deno.test("a step written with valueAndGrad equals trainStep", async () => {
+  const a = model(), b = model();
+  const optA = new SGD(a, { lr: 0.05, weightDecay: 0.01 });
+  const optB = new SGD(b, { lr: 0.05, weightDecay: 0.01 });
+  await trainStep(a, optA, () => crossEntropy(a.forward(x), labels));
+  const params = Object.fromEntries(b.namedParameters());
+  const [loss, grads] = valueAndGrad((_: typeof params) => crossEntropy(b.forward(x), labels))(
+    params,
+  );
+  optB.step(grads);
+  await realize(loss, ...b.pendingState(), ...optB.pendingState());
+  b.detachState();
+  for (const [name, t] of Object.entries(a.stateDict())) {
+    deepStrictEqual(await b.stateDict()[name].data(), await t.data(), name);
+  }
 });
