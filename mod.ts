@@ -21,6 +21,11 @@ import { registerBackend, setBackend } from "./core/devices.ts";
 registerBackend("interpreter", () => new InterpreterBackend());
 registerBackend("cpu", () => new CpuBackend());
 setBackend("cpu");
+// Loaded on first use: importing the package never touches navigator.gpu.
+registerBackend(
+  "webgpu",
+  async () => (await import("./backends/webgpu/backend.ts")).createWebGpuBackend(),
+);
 
 export type { Backend, BackendStats, Executable } from "./backends/backend.ts";
 export { InterpreterBackend } from "./backends/interpreter.ts";
@@ -38,6 +43,8 @@ export type {
 } from "./core/schedule.ts";
 export { formatSchedule, schedule } from "./core/schedule.ts";
 export type { Atom, Index, Term } from "./core/symbolic.ts";
+export type { WebGpuBackend, WebGpuBuffer } from "./backends/webgpu/backend.ts";
+export type { DeviceLimits } from "./backends/webgpu/device.ts";
 export { defineCustomVjp, VJP_RULES, vjpNodes } from "./core/autodiff.ts";
 export type { VjpRule } from "./core/autodiff.ts";
 export {

@@ -1,0 +1,357 @@
+/**
+ * The WebGPU backend: buffers on a GPU device, programs compiled to WGSL compute kernels.
+ *
+ * A run encodes every kernel of the program into one compute pass and one queue submission;
+ * intermediates come from a buffer pool and go back to it as soon as their last reader is
+ * encoded. Reading data back is asynchronous (`await t.data()`). After the device is lost,
+ * every operation throws an error that says so, rather than returning stale data.
+ *
+ * @example Running on WebGPU where an adapter exists
+ * ```ts
+ * import { getBackend, Tensor } from "@symgrad/symgrad";
+ * const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
+ * if (gpu !== undefined && (await gpu.requestAdapter()) !== null) {
+ *   const x = Tensor.from([1, 2, 3], { backend: "webgpu" });
+ *   console.log(await x.mul(2).sum().data()); // Float32Array [12]
+ *   console.log((await getBackend("webgpu")).stats.submissions > 0); // true
+ * }
+ * ```
+ *
+ * @module
+ */
+
+import { allocArray, type DType, type TypedArray } from "../../core/dtype.ts";
+import type { Program } from "../../core/program.ts";
+import { numel } from "../../core/shape.ts";
+import { type Backend, type BackendStats, emptyStats, type Executable } from "../backend.ts";
+import { BufferPool, sizeClass, USAGE } from "./buffer_pool.ts";
+import { type AcquiredDevice, acquireDevice, type DeviceLimits } from "./device.ts";
+import type { Binding, RenderedKernel, ScratchBuffer } from "./kernel.ts";
+import { type CachedPipeline, PipelineCache } from "./pipeline_cache.ts";
+import { planNodes } from "./render_nodes.ts";
+import { storageType } from "./wgsl.ts";
+
+/** Idle pooled buffers kept at most (bytes). */
+const MAX_POOLED_BYTES = 512 * 1024 * 1024;
+
+/** A tensor's buffer on the device. */
+export class WebGpuBuffer {
+  /** The device buffer (its size is a size class, at least `4 · size` bytes). */
+  readonly gpu: GPUBuffer;
+  /** Element dtype (`bool` is stored as one `u32` per element). */
+  readonly dtype: DType;
+  /** Number of elements. */
+  readonly size: number;
+  /** Size of `gpu` in bytes. */
+  readonly bytes: number;
+  /** Whether the contents are stale pool data that logically reads as zeros. */
+  dirty: boolean;
+  /** Whether the buffer went back to the pool. */
+  freed = false;
+
+  /** Wraps a device buffer; use {@link WebGpuBackend.alloc}. */
+  constructor(gpu: GPUBuffer, dtype: DType, size: number, bytes: number, dirty: boolean) {
+    this.gpu = gpu;
+    this.dtype = dtype;
+    this.size = size;
+    this.bytes = bytes;
+    this.dirty = dirty;
+  }
+}
+
+/** A kernel ready to encode: pipeline, layout and dispatch grid. */
+interface PreparedKernel {
+  readonly kernel: RenderedKernel;
+  readonly cached: CachedPipeline;
+  readonly layout: GPUBindGroupLayout;
+  readonly grid: readonly [number, number];
+  /** Intermediate values and scratch buffers whose last reader this kernel is. */
+  readonly release: readonly string[];
+}
+
+function bindingKey(b: Binding): string {
+  return b.kind === "value" ? `v${b.node}` : `s${b.id}`;
+}
+
+/** Creates the backend on the first adapter found; throws a clear error if there is none. */
+export async function createWebGpuBackend(name = "webgpu"): Promise<WebGpuBackend> {
+  return new WebGpuBackend(await acquireDevice(), name);
+}
+
+/** The WebGPU backend. Create it with {@link createWebGpuBackend}. */
+export class WebGpuBackend implements Backend<WebGpuBuffer> {
+  /** Backend name. */
+  readonly name: string;
+  /** Live counters (`submissions` counts every queue submission, readbacks included). */
+  readonly stats: BackendStats = emptyStats();
+  /** The device (tests destroy it to check device-loss handling). */
+  readonly device: GPUDevice;
+  /** The limits work is checked against. */
+  readonly limits: DeviceLimits;
+  /** The adapter's description. */
+  readonly adapterName: string;
+  readonly #pool: BufferPool;
+  readonly #pipelines: PipelineCache;
+  #lost: string | undefined;
+
+  /** Wraps an acquired device; most code calls {@link createWebGpuBackend}. */
+  constructor(acquired: AcquiredDevice, name = "webgpu") {
+    this.name = name;
+    this.device = acquired.device;
+    this.limits = acquired.limits;
+    this.adapterName = acquired.adapterName;
+    this.#pool = new BufferPool(this.device, MAX_POOLED_BYTES);
+    this.#pipelines = new PipelineCache(this.device);
+    this.device.lost.then((info) => {
+      this.#lost = info.message === "" ? info.reason ?? "unknown" : info.message;
+    });
+  }
+
+  #checkLost(op: string): void {
+    if (this.#lost !== undefined) {
+      throw new Error(
+        `webgpu: ${op}: the GPU device of backend "${this.name}" was lost (${this.#lost}); its ` +
+          `buffers are gone. Expected a live device: register the backend again ` +
+          `(registerBackend) and recreate the tensors`,
+      );
+    }
+  }
+
+  #checkBuffer(op: string, buf: WebGpuBuffer): void {
+    this.#checkLost(op);
+    if (buf.freed) {
+      throw new Error(`webgpu: ${op}: the buffer was freed (its tensor was disposed)`);
+    }
+  }
+
+  /** Bytes of the device buffer for `size` elements, checked against the binding limit. */
+  #bytesFor(what: string, size: number): number {
+    const raw = size * 4;
+    const max = this.limits.maxStorageBufferBindingSize;
+    if (raw > max) {
+      throw new Error(
+        `webgpu: ${what} needs ${raw} bytes (${size} elements), more than this device's ` +
+          `maxStorageBufferBindingSize of ${max} bytes; expected smaller tensors, or the "cpu" ` +
+          `backend`,
+      );
+    }
+    const cls = sizeClass(raw);
+    return cls <= max ? cls : Math.ceil(raw / 16) * 16;
+  }
+
+  /** Allocates a zero-valued buffer for `size` elements of `dtype` (float32 or bool). */
+  alloc(dtype: DType, size: number): WebGpuBuffer {
+    this.#checkLost("alloc");
+    storageType(dtype, `a ${size}-element buffer`);
+    const bytes = this.#bytesFor(`a ${dtype} buffer`, size);
+    const { buffer, fresh } = this.#pool.acquire(bytes, `${dtype}[${size}]`);
+    this.stats.liveBuffers++;
+    this.stats.liveBytes += bytes;
+    return new WebGpuBuffer(buffer, dtype, size, bytes, !fresh);
+  }
+
+  /** Uploads host data (queued before any later submission). */
+  write(buf: WebGpuBuffer, data: TypedArray): void {
+    this.#checkBuffer("write", buf);
+    if (data.length !== buf.size) {
+      throw new Error(
+        `webgpu: write: ${data.length} values for a buffer of ${buf.size} elements; expected equal`,
+      );
+    }
+    if (buf.size > 0) {
+      const words = buf.dtype === "bool" ? Uint32Array.from(data) : data;
+      this.device.queue.writeBuffer(
+        buf.gpu,
+        0,
+        words as Float32Array<ArrayBuffer> | Uint32Array<ArrayBuffer>,
+      );
+    }
+    buf.dirty = false;
+  }
+
+  /** Copies the buffer to the host through a mapped staging buffer. */
+  async read(buf: WebGpuBuffer): Promise<TypedArray> {
+    this.#checkBuffer("read", buf);
+    const out = allocArray(buf.dtype, buf.size);
+    if (buf.size === 0 || buf.dirty) return out;
+    const bytes = buf.size * 4;
+    const staging = this.device.createBuffer({
+      label: "readback",
+      size: Math.ceil(bytes / 4) * 4,
+      usage: USAGE.MAP_READ | USAGE.COPY_DST,
+    });
+    try {
+      const encoder = this.device.createCommandEncoder();
+      encoder.copyBufferToBuffer(buf.gpu, 0, staging, 0, bytes);
+      this.device.queue.submit([encoder.finish()]);
+      this.stats.submissions++;
+      try {
+        await staging.mapAsync(USAGE.MAP_READ);
+      } catch (e) {
+        this.#checkLost("read");
+        throw e;
+      }
+      this.#checkLost("read");
+      const mapped = staging.getMappedRange(0, bytes);
+      if (buf.dtype === "bool") out.set(new Uint32Array(mapped));
+      else out.set(new Float32Array(mapped));
+      staging.unmap();
+    } finally {
+      staging.destroy();
+    }
+    return out;
+  }
+
+  /** Returns the buffer to the pool. */
+  free(buf: WebGpuBuffer): void {
+    if (buf.freed) return;
+    buf.freed = true;
+    this.stats.liveBuffers--;
+    this.stats.liveBytes -= buf.bytes;
+    if (this.#lost === undefined) this.#pool.release(buf.gpu, buf.bytes);
+  }
+
+  /** Releases pooled idle buffers now (the pool refills as programs run). */
+  trimPool(): void {
+    this.#pool.clear();
+  }
+
+  /** Compiles `program` to WGSL kernels; pipelines are shared across programs by source. */
+  compile(program: Program): Executable<WebGpuBuffer> {
+    this.#checkLost("compile");
+    const plan = planNodes(program);
+    return this.#prepare(program, plan.kernels, plan.scratch);
+  }
+
+  /** Dispatch grid for `n` workgroups, split over x and y where x alone cannot hold them. */
+  #grid(kernel: RenderedKernel): [number, number] {
+    const n = kernel.workgroups;
+    const max = this.limits.maxComputeWorkgroupsPerDimension;
+    if (n > max * max) {
+      throw new Error(
+        `webgpu: kernel ${kernel.label} needs ${n} workgroups, more than ${max}² ` +
+          `(maxComputeWorkgroupsPerDimension squared); expected a smaller tensor`,
+      );
+    }
+    const y = Math.ceil(n / max);
+    return [Math.ceil(n / y), y];
+  }
+
+  #prepare(
+    program: Program,
+    kernels: readonly RenderedKernel[],
+    scratch: readonly ScratchBuffer[],
+  ): Executable<WebGpuBuffer> {
+    for (const s of scratch) this.#bytesFor(`a scratch buffer`, s.bytes / 4);
+    const external = new Set([...program.inputs, ...program.outputs].map((n) => `v${n}`));
+    const lastUse = new Map<string, number>();
+    kernels.forEach((k, i) => {
+      for (const b of k.bindings) {
+        if (b.kind === "value") {
+          const n = program.nodes[b.node];
+          this.#bytesFor(
+            `node #${b.node} (${n.op} ${n.dtype}[${n.shape.join(", ")}])`,
+            numel(n.shape),
+          );
+        }
+        const key = bindingKey(b);
+        if (!external.has(key)) lastUse.set(key, i);
+      }
+    });
+    const prepared: PreparedKernel[] = kernels.map((kernel, i) => {
+      const cached = this.#pipelines.get(kernel.source, kernel.label, () => {
+        this.stats.kernelsCompiled++;
+      });
+      return {
+        kernel,
+        cached,
+        layout: cached.pipeline.getBindGroupLayout(0),
+        grid: this.#grid(kernel),
+        release: [...lastUse].filter(([, last]) => last === i).map(([key]) => key),
+      };
+    });
+    const scratchBytes = new Map(scratch.map((s) => [`s${s.id}`, s.bytes]));
+    let validated = false;
+    return {
+      run: async (inputs, outputs) => {
+        if (!validated) {
+          for (const p of prepared) {
+            const err = await p.cached.validation;
+            if (err !== undefined) throw new Error(err);
+          }
+          validated = true;
+        }
+        await this.#run(program, prepared, scratchBytes, inputs, outputs);
+      },
+    };
+  }
+
+  async #run(
+    program: Program,
+    kernels: readonly PreparedKernel[],
+    scratchBytes: ReadonlyMap<string, number>,
+    inputs: readonly WebGpuBuffer[],
+    outputs: readonly WebGpuBuffer[],
+  ): Promise<void> {
+    this.#checkLost("run");
+    const bound = new Map<string, GPUBuffer>();
+    const encoder = this.device.createCommandEncoder();
+    program.inputs.forEach((node, slot) => {
+      const buf = inputs[slot];
+      this.#checkBuffer("run", buf);
+      if (buf.dirty) {
+        encoder.clearBuffer(buf.gpu);
+        buf.dirty = false;
+      }
+      bound.set(`v${node}`, buf.gpu);
+    });
+    program.outputs.forEach((node, k) => {
+      this.#checkBuffer("run", outputs[k]);
+      bound.set(`v${node}`, outputs[k].gpu);
+    });
+    const pooled = new Map<string, [GPUBuffer, number]>();
+    const bufferFor = (b: Binding): GPUBuffer => {
+      const key = bindingKey(b);
+      const have = bound.get(key);
+      if (have !== undefined) return have;
+      const bytes = b.kind === "scratch"
+        ? scratchBytes.get(key)!
+        : this.#bytesFor("an intermediate", numel(program.nodes[b.node].shape));
+      const { buffer } = this.#pool.acquire(bytes, key);
+      bound.set(key, buffer);
+      pooled.set(key, [buffer, bytes]);
+      return buffer;
+    };
+    this.device.pushErrorScope("validation");
+    const pass = encoder.beginComputePass();
+    for (const k of kernels) {
+      const group = this.device.createBindGroup({
+        layout: k.layout,
+        entries: k.kernel.bindings.map((b, i) => ({
+          binding: i,
+          resource: { buffer: bufferFor(b) },
+        })),
+      });
+      pass.setPipeline(k.cached.pipeline);
+      pass.setBindGroup(0, group);
+      pass.dispatchWorkgroups(k.grid[0], k.grid[1]);
+      // Later kernels of this pass may reuse the buffer: dispatches are ordered.
+      for (const key of k.release) {
+        const entry = pooled.get(key);
+        if (entry === undefined) continue;
+        pooled.delete(key);
+        bound.delete(key);
+        this.#pool.release(entry[0], entry[1]);
+      }
+    }
+    pass.end();
+    this.device.queue.submit([encoder.finish()]);
+    for (const [buffer, bytes] of pooled.values()) this.#pool.release(buffer, bytes);
+    this.stats.submissions++;
+    this.stats.kernelsRun += kernels.length;
+    for (const o of outputs) o.dirty = false;
+    const err = await this.device.popErrorScope();
+    this.#checkLost("run");
+    if (err !== null) throw new Error(`webgpu: run failed validation: ${err.message}`);
+  }
+}

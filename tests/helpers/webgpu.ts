@@ -1,0 +1,57 @@
+/**
+ * Adapter detection for the WebGPU tests: they run where an adapter exists, are skipped with a
+ * visible message where none does, and fail the run when `SYMGRAD_REQUIRE_WEBGPU=1` (CI).
+ *
+ * @module
+ */
+
+import { Tensor } from "../../mod.ts";
+
+let probe: Promise<boolean> | undefined;
+
+function required(): boolean {
+  try {
+    return Deno.env.get("SYMGRAD_REQUIRE_WEBGPU") === "1";
+  } catch {
+    return false; // no --allow-env: nothing is required
+  }
+}
+
+async function detect(): Promise<boolean> {
+  const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
+  const adapter = gpu === undefined ? null : await gpu.requestAdapter();
+  if (adapter !== null) return true;
+  const why = gpu === undefined ? "navigator.gpu does not exist" : "requestAdapter() found none";
+  if (required()) {
+    throw new Error(
+      `WebGPU tests required (SYMGRAD_REQUIRE_WEBGPU=1) but no adapter is available: ${why}`,
+    );
+  }
+  console.warn(`%cWebGPU tests skipped: no adapter (${why})`, "color: yellow");
+  return false;
+}
+
+/** Whether a WebGPU adapter exists; logs the skip message or throws as described above. */
+export function hasWebGpu(): Promise<boolean> {
+  return probe ??= detect();
+}
+
+/** A float32 tensor on `backend` holding a copy of `values` (a fresh leaf: no shared graph). */
+export function leaf(values: ArrayLike<number>, shape: readonly number[], backend: string): Tensor {
+  return Tensor.from(Float32Array.from(values), { shape: [...shape], backend });
+}
+
+/**
+ * Builds `f` twice over fresh copies of the same input data, once per backend, so that each
+ * backend computes the whole graph itself (hash-consing would otherwise share realized nodes).
+ */
+export function onBoth<T>(
+  inputs: readonly Tensor[],
+  f: (...xs: Tensor[]) => T,
+): Promise<{ gpu: T; ref: T }> {
+  return (async () => {
+    const data = await Promise.all(inputs.map((t) => t.data()));
+    const build = (backend: string) => f(...inputs.map((t, i) => leaf(data[i], t.shape, backend)));
+    return { gpu: build("webgpu"), ref: build("interpreter") };
+  })();
+}
