@@ -71,13 +71,13 @@ async function numeric(
   diff: readonly number[],
   h: number,
 ): Promise<Float64Array[]> {
-  const offsets = [2, 1, -1, -2];
-  const coeffs = [-1, 8, -8, 1];
-  const jobs: { arg: number; elem: number; out: Tensor }[] = [];
+  // f'(x) ≈ (-f(x+2h) + 8f(x+h) - 8f(x-h) + f(x-2h)) / 12h.
+  const stencil = [[2, -1], [1, 8], [-1, -8], [-2, 1]];
+  const jobs: { arg: number; elem: number; coeff: number; out: Tensor }[] = [];
   for (const [k, i] of diff.entries()) {
     const base = hosts[i]!;
     for (let j = 0; j < base.length; j++) {
-      for (const off of offsets) {
+      for (const [off, coeff] of stencil) {
         const moved = base.slice();
         moved[j] += off * h;
         const args = xs.slice();
@@ -86,7 +86,7 @@ async function numeric(
           dtype: "float64",
           backend: xs[i].backend,
         });
-        jobs.push({ arg: k, elem: j, out: fn(args) });
+        jobs.push({ arg: k, elem: j, coeff, out: fn(args) });
       }
     }
   }
@@ -96,9 +96,8 @@ async function numeric(
   for (let start = 0; start < jobs.length; start += chunk) {
     const part = jobs.slice(start, start + chunk);
     await realize(...part.map((j) => j.out));
-    for (const [n, job] of part.entries()) {
-      const v = await job.out.item();
-      result[job.arg][job.elem] += (coeffs[(start + n) % 4] * v) / (12 * h);
+    for (const job of part) {
+      result[job.arg][job.elem] += (job.coeff * await job.out.item()) / (12 * h);
     }
   }
   return result;
