@@ -196,9 +196,11 @@ function poolLoop(
   k: number,
   s: number,
   p: number,
+  d: number,
   op: "avg" | "max",
 ): number[] {
-  const oh = Math.floor((h + 2 * p - k) / s) + 1, ow = Math.floor((w + 2 * p - k) / s) + 1;
+  const span = d * (k - 1) + 1;
+  const oh = Math.floor((h + 2 * p - span) / s) + 1, ow = Math.floor((w + 2 * p - span) / s) + 1;
   const out: number[] = [];
   for (let c = 0; c < r; c++) {
     for (let i = 0; i < oh; i++) {
@@ -206,7 +208,7 @@ function poolLoop(
         let acc = op === "avg" ? 0 : -Infinity;
         for (let a = 0; a < k; a++) {
           for (let b = 0; b < k; b++) {
-            const y = i * s - p + a, z = j * s - p + b;
+            const y = i * s - p + a * d, z = j * s - p + b * d;
             const inside = y >= 0 && y < h && z >= 0 && z < w;
             const v = inside ? x[flatIndex([c, y, z], [r, h, w])] : op === "avg" ? 0 : -Infinity;
             acc = op === "avg" ? acc + v : Math.max(acc, v);
@@ -219,24 +221,31 @@ function poolLoop(
   return out;
 }
 
-Deno.test("pooling: avgPool2d and maxPool2d match the direct loop", async () => {
+Deno.test("pooling: avgPool2d and maxPool2d (stride, padding, dilation) match the loop", async () => {
   const cfg = fc.record({
     k: fc.integer({ min: 1, max: 3 }),
     s: fc.integer({ min: 1, max: 3 }),
     pad: fc.integer({ min: 0, max: 1 }),
+    dil: fc.integer({ min: 1, max: 2 }),
     extra: fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })),
   }).filter((c) => c.pad * 2 <= c.k);
   await fc.assert(
     fc.asyncProperty(
       cfg.chain((c) =>
-        fc.tuple(fc.constant(c), t64({ shape: [2, 1, c.k + c.extra[0], c.k + c.extra[1]] }))
+        fc.tuple(
+          fc.constant(c),
+          t64({
+            shape: [2, 1, c.dil * (c.k - 1) + 1 + c.extra[0], c.dil * (c.k - 1) + 1 + c.extra[1]],
+          }),
+        )
       ),
       async ([c, x]) => {
         const dims = [2, x.shape[2], x.shape[3]];
         const v = await values(x);
-        const opts = { stride: c.s, padding: c.pad };
-        await assertClose(x.avgPool2d(c.k, opts), poolLoop(v, dims, c.k, c.s, c.pad, "avg"), tol);
-        await assertClose(x.maxPool2d(c.k, opts), poolLoop(v, dims, c.k, c.s, c.pad, "max"), {
+        const opts = { stride: c.s, padding: c.pad, dilation: c.dil };
+        const loop = (op: "avg" | "max") => poolLoop(v, dims, c.k, c.s, c.pad, c.dil, op);
+        await assertClose(x.avgPool2d(c.k, opts), loop("avg"), tol);
+        await assertClose(x.maxPool2d(c.k, opts), loop("max"), {
           rtol: 0,
           atol: 0,
         });
