@@ -45,6 +45,7 @@ export { formatSchedule, schedule } from "./core/schedule.ts";
 export type { Atom, Index, Term } from "./core/symbolic.ts";
 export type { WebGpuBackend, WebGpuBuffer } from "./backends/webgpu/backend.ts";
 export type { DeviceLimits } from "./backends/webgpu/device.ts";
+export type { Binding, RenderedKernel, ScratchBuffer } from "./backends/webgpu/kernel.ts";
 export { defineCustomVjp, VJP_RULES, vjpNodes } from "./core/autodiff.ts";
 export type { VjpRule } from "./core/autodiff.ts";
 export {

@@ -22,13 +22,13 @@
 
 import { allocArray, type DType, type TypedArray } from "../../core/dtype.ts";
 import type { Program } from "../../core/program.ts";
-import { numel } from "../../core/shape.ts";
+import { type Schedule, schedule } from "../../core/schedule.ts";
 import { type Backend, type BackendStats, emptyStats, type Executable } from "../backend.ts";
 import { BufferPool, sizeClass, USAGE } from "./buffer_pool.ts";
 import { type AcquiredDevice, acquireDevice, type DeviceLimits } from "./device.ts";
 import type { Binding, RenderedKernel, ScratchBuffer } from "./kernel.ts";
 import { type CachedPipeline, PipelineCache } from "./pipeline_cache.ts";
-import { planNodes } from "./render_nodes.ts";
+import { renderKernel } from "./render_kernel.ts";
 import { storageType } from "./wgsl.ts";
 
 /** Idle pooled buffers kept at most (bytes). */
@@ -70,7 +70,7 @@ interface PreparedKernel {
 }
 
 function bindingKey(b: Binding): string {
-  return b.kind === "value" ? `v${b.node}` : `s${b.id}`;
+  return b.kind === "buffer" ? `b${b.buffer}` : `s${b.id}`;
 }
 
 /** Creates the backend on the first adapter found; throws a clear error if there is none. */
@@ -216,11 +216,21 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
     this.#pool.clear();
   }
 
-  /** Compiles `program` to WGSL kernels; pipelines are shared across programs by source. */
+  /** Schedules `program` into fused kernels and renders each to WGSL (for inspection). */
+  inspect(
+    program: Program,
+  ): { schedule: Schedule; kernels: RenderedKernel[]; scratch: ScratchBuffer[] } {
+    const s = schedule(program);
+    const scratch: ScratchBuffer[] = [];
+    const kernels = s.kernels.flatMap((k) => renderKernel(k, s.buffers, scratch));
+    return { schedule: s, kernels, scratch };
+  }
+
+  /** Compiles `program`: fused kernels, WGSL pipelines shared across programs by source. */
   compile(program: Program): Executable<WebGpuBuffer> {
     this.#checkLost("compile");
-    const plan = planNodes(program);
-    return this.#prepare(program, plan.kernels, plan.scratch);
+    const { schedule: s, kernels, scratch } = this.inspect(program);
+    return this.#prepare(s, kernels, scratch);
   }
 
   /** Dispatch grid for `n` workgroups, split over x and y where x alone cannot hold them. */
@@ -238,25 +248,29 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
   }
 
   #prepare(
-    program: Program,
+    sched: Schedule,
     kernels: readonly RenderedKernel[],
     scratch: readonly ScratchBuffer[],
   ): Executable<WebGpuBuffer> {
-    for (const s of scratch) this.#bytesFor(`a scratch buffer`, s.bytes / 4);
-    const external = new Set([...program.inputs, ...program.outputs].map((n) => `v${n}`));
+    const bytes = new Map<string, number>();
+    for (const s of scratch) bytes.set(`s${s.id}`, this.#bytesFor("a scratch buffer", s.bytes / 4));
+    sched.buffers.forEach((b, i) => {
+      const what = `buffer ${i} (${b.dtype}[${b.size}], ${b.role.kind})`;
+      storageType(b.dtype, what);
+      bytes.set(`b${i}`, this.#bytesFor(what, b.size));
+    });
+    const isTemp = (b: Binding) =>
+      b.kind === "scratch" || sched.buffers[b.buffer].role.kind === "temp";
     const lastUse = new Map<string, number>();
     kernels.forEach((k, i) => {
-      for (const b of k.bindings) {
-        if (b.kind === "value") {
-          const n = program.nodes[b.node];
-          this.#bytesFor(
-            `node #${b.node} (${n.op} ${n.dtype}[${n.shape.join(", ")}])`,
-            numel(n.shape),
-          );
-        }
-        const key = bindingKey(b);
-        if (!external.has(key)) lastUse.set(key, i);
+      const max = this.limits.maxStorageBuffersPerShaderStage;
+      if (k.bindings.length > max) {
+        throw new Error(
+          `webgpu: ${k.label} binds ${k.bindings.length} buffers, more than this device's ` +
+            `maxStorageBuffersPerShaderStage of ${max}; expected a kernel reading fewer tensors`,
+        );
       }
+      for (const b of k.bindings) if (isTemp(b)) lastUse.set(bindingKey(b), i);
     });
     const prepared: PreparedKernel[] = kernels.map((kernel, i) => {
       const cached = this.#pipelines.get(kernel.source, kernel.label, () => {
@@ -270,7 +284,6 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
         release: [...lastUse].filter(([, last]) => last === i).map(([key]) => key),
       };
     });
-    const scratchBytes = new Map(scratch.map((s) => [`s${s.id}`, s.bytes]));
     let validated = false;
     return {
       run: async (inputs, outputs) => {
@@ -281,42 +294,41 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
           }
           validated = true;
         }
-        await this.#run(program, prepared, scratchBytes, inputs, outputs);
+        await this.#run(sched, prepared, bytes, inputs, outputs);
       },
     };
   }
 
   async #run(
-    program: Program,
+    sched: Schedule,
     kernels: readonly PreparedKernel[],
-    scratchBytes: ReadonlyMap<string, number>,
+    bytesOf: ReadonlyMap<string, number>,
     inputs: readonly WebGpuBuffer[],
     outputs: readonly WebGpuBuffer[],
   ): Promise<void> {
     this.#checkLost("run");
     const bound = new Map<string, GPUBuffer>();
     const encoder = this.device.createCommandEncoder();
-    program.inputs.forEach((node, slot) => {
-      const buf = inputs[slot];
-      this.#checkBuffer("run", buf);
-      if (buf.dirty) {
-        encoder.clearBuffer(buf.gpu);
-        buf.dirty = false;
+    sched.buffers.forEach((b, i) => {
+      if (b.role.kind === "input") {
+        const buf = inputs[b.role.slot];
+        this.#checkBuffer("run", buf);
+        if (buf.dirty) {
+          encoder.clearBuffer(buf.gpu);
+          buf.dirty = false;
+        }
+        bound.set(`b${i}`, buf.gpu);
+      } else if (b.role.kind === "output") {
+        this.#checkBuffer("run", outputs[b.role.position]);
+        bound.set(`b${i}`, outputs[b.role.position].gpu);
       }
-      bound.set(`v${node}`, buf.gpu);
-    });
-    program.outputs.forEach((node, k) => {
-      this.#checkBuffer("run", outputs[k]);
-      bound.set(`v${node}`, outputs[k].gpu);
     });
     const pooled = new Map<string, [GPUBuffer, number]>();
     const bufferFor = (b: Binding): GPUBuffer => {
       const key = bindingKey(b);
       const have = bound.get(key);
       if (have !== undefined) return have;
-      const bytes = b.kind === "scratch"
-        ? scratchBytes.get(key)!
-        : this.#bytesFor("an intermediate", numel(program.nodes[b.node].shape));
+      const bytes = bytesOf.get(key)!;
       const { buffer } = this.#pool.acquire(bytes, key);
       bound.set(key, buffer);
       pooled.set(key, [buffer, bytes]);

@@ -5,9 +5,9 @@
  * @module
  */
 
-/** A buffer a kernel binds: a program value (by node index) or a scratch buffer of the plan. */
+/** A buffer a kernel binds: a schedule buffer (by index) or a scratch buffer of the plan. */
 export type Binding =
-  | { readonly kind: "value"; readonly node: number }
+  | { readonly kind: "buffer"; readonly buffer: number }
   | { readonly kind: "scratch"; readonly id: number };
 
 /** One compute dispatch. Binding `i` of the source is `bindings[i]`; the last one is written. */
