@@ -138,6 +138,21 @@ export function renderKernel(k: Kernel, buffers: readonly ScheduleBuffer[]): str
   };
   mark(k.result);
   let nBase = 0;
+  const named = new Map<string, string>();
+  /** A name for `src`, computed once at `depth` (shared by every use of the same text). */
+  const hoist = (prefix: string, src: string, depth: number): string => {
+    const key = `${depth}|${src}`;
+    let name = named.get(key);
+    if (name === undefined) {
+      name = `${prefix}${nBase++}`;
+      named.set(key, name);
+      atDepth[depth].push(`const ${name} = ${src};`);
+    }
+    return name;
+  };
+  /** Validity conditions, each evaluated at the outermost loop it depends on. */
+  const condsSource = (cs: readonly Cond[]) =>
+    cs.map((c) => hoist("c", condSource(c), depthOf(loopsOf(c.index)))).join(" && ");
   /** An index as source, with its loop-invariant part hoisted into a named partial sum. */
   const indexSource = (x: Index): string => {
     if (x.terms.some((t) => t.atom.kind !== "loop")) return fmtIndex(x, loopName);
@@ -148,9 +163,8 @@ export function renderKernel(k: Kernel, buffers: readonly ScheduleBuffer[]): str
     const outerTerms = x.terms.filter((t) => !innerTerms.includes(t));
     if (outerTerms.length === 0 || innerTerms.length === 0) return fmtIndex(x, loopName);
     const outer: Index = { ...x, terms: outerTerms, key: "" };
-    const name = `x${nBase++}`;
     const outerDepth = depthOf(outerTerms.map((t) => (t.atom as { loop: number }).loop));
-    atDepth[outerDepth].push(`const ${name} = ${fmtIndex(outer, loopName)};`);
+    const name = hoist("x", fmtIndex(outer, loopName), outerDepth);
     const innerSrc = fmtIndex({ ...x, c: 0, terms: innerTerms, key: "" }, loopName);
     return `${name} + ${innerSrc}`;
   };
@@ -163,9 +177,9 @@ export function renderKernel(k: Kernel, buffers: readonly ScheduleBuffer[]): str
     let src: string;
     if (v.op === "load") {
       const read = `b${v.buffer}[${indexSource(v.index)}]`;
-      src = v.valid.length ? `(${v.valid.map(condSource).join(" && ")}) ? ${read} : 0` : read;
+      src = v.valid.length ? `(${condsSource(v.valid)}) ? ${read} : 0` : read;
     } else if (v.op === "guard") {
-      src = `(${v.valid.map(condSource).join(" && ")}) ? ${arg(v.args[0])} : 0`;
+      src = `(${condsSource(v.valid)}) ? ${arg(v.args[0])} : 0`;
     } else {
       src = aluSource(v, arg);
     }
