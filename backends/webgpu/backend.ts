@@ -28,7 +28,7 @@ import { BufferPool, sizeClass, USAGE } from "./buffer_pool.ts";
 import { type AcquiredDevice, acquireDevice, type DeviceLimits } from "./device.ts";
 import type { Binding, RenderedKernel, ScratchBuffer } from "./kernel.ts";
 import { type CachedPipeline, PipelineCache } from "./pipeline_cache.ts";
-import { renderKernel } from "./render_kernel.ts";
+import { renderKernel, type RenderOptions } from "./render_kernel.ts";
 import { storageType } from "./wgsl.ts";
 
 /** Idle pooled buffers kept at most (bytes). */
@@ -73,9 +73,21 @@ function bindingKey(b: Binding): string {
   return b.kind === "buffer" ? `b${b.buffer}` : `s${b.id}`;
 }
 
+/** Options of {@link createWebGpuBackend}. */
+export interface WebGpuOptions {
+  /** Registry name (default `"webgpu"`). */
+  readonly name?: string;
+  /**
+   * Let the lanes of a workgroup cooperate on rows and reductions through workgroup memory
+   * (default: on for hardware adapters, off for CPU adapters such as llvmpipe, where serial
+   * loops per invocation are faster and workgroup barriers are expensive).
+   */
+  readonly cooperative?: boolean;
+}
+
 /** Creates the backend on the first adapter found; throws a clear error if there is none. */
-export async function createWebGpuBackend(name = "webgpu"): Promise<WebGpuBackend> {
-  return new WebGpuBackend(await acquireDevice(), name);
+export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<WebGpuBackend> {
+  return new WebGpuBackend(await acquireDevice(), opts);
 }
 
 /** The WebGPU backend. Create it with {@link createWebGpuBackend}. */
@@ -94,9 +106,12 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
   readonly #pipelines: PipelineCache;
   #lost: string | undefined;
 
+  readonly #render: RenderOptions;
+
   /** Wraps an acquired device; most code calls {@link createWebGpuBackend}. */
-  constructor(acquired: AcquiredDevice, name = "webgpu") {
-    this.name = name;
+  constructor(acquired: AcquiredDevice, opts: WebGpuOptions = {}) {
+    this.name = opts.name ?? "webgpu";
+    this.#render = { cooperative: opts.cooperative ?? !acquired.software };
     this.device = acquired.device;
     this.limits = acquired.limits;
     this.adapterName = acquired.adapterName;
@@ -222,7 +237,7 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
   ): { schedule: Schedule; kernels: RenderedKernel[]; scratch: ScratchBuffer[] } {
     const s = schedule(program);
     const scratch: ScratchBuffer[] = [];
-    const kernels = s.kernels.flatMap((k) => renderKernel(k, s.buffers, scratch));
+    const kernels = s.kernels.flatMap((k) => renderKernel(k, s.buffers, scratch, this.#render));
     return { schedule: s, kernels, scratch };
   }
 

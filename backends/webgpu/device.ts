@@ -44,6 +44,8 @@ export interface AcquiredDevice {
   readonly limits: DeviceLimits;
   /** A description of the adapter for messages. */
   readonly adapterName: string;
+  /** Whether the adapter runs on the CPU (llvmpipe, SwiftShader, WARP: a fallback adapter). */
+  readonly software: boolean;
 }
 
 /** The WebGPU entry point of this runtime, or `undefined` where WebGPU does not exist. */
@@ -76,5 +78,8 @@ export async function acquireDevice(): Promise<AcquiredDevice> {
   const info = adapter.info;
   const adapterName = [info?.vendor, info?.architecture, info?.device, info?.description]
     .filter((s) => s !== undefined && s !== "").join(" ") || "unknown adapter";
-  return { device, limits: limits as unknown as DeviceLimits, adapterName };
+  const software =
+    (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true ||
+    /llvmpipe|lavapipe|swiftshader|warp|software/i.test(adapterName);
+  return { device, limits: limits as unknown as DeviceLimits, adapterName, software };
 }

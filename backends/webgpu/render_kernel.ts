@@ -14,14 +14,19 @@
  */
 
 import type { Cond, Kernel, KernelValue, ScheduleBuffer } from "../../core/schedule.ts";
-import type { Index } from "../../core/symbolic.ts";
+import { type Index, linearCoef } from "../../core/symbolic.ts";
 import type { Binding, RenderedKernel, ScratchBuffer } from "./kernel.ts";
 import { f32Literal, KERNEL_PARAMS, LINEAR_WORKGROUP, literal, storageType, u32 } from "./wgsl.ts";
 
 /** Invocations per workgroup of elementwise and per-output kernels. */
-const THREAD_WG = 64;
-/** Invocations per workgroup of cooperative reductions (a power of two). */
-const GROUP_WG = 256;
+const THREAD_WG = 256;
+/** Invocations a serial reduction aims for (splitting long reductions to get there). */
+const SERIAL_INVOCATIONS = 2048;
+/**
+ * Most iterations of a loop that one invocation runs serially: bounded work per invocation
+ * (Mesa's llvmpipe, for one, cuts loops off after 65536 iterations).
+ */
+const MAX_SERIAL_LOOP = 16384;
 
 /** Helpers for floor division and non-negative remainders of possibly negative indices. */
 const INDEX_HELPERS =
@@ -111,18 +116,42 @@ function aluSource(
   }
 }
 
-/** Which strategy a kernel runs with. */
-type Strategy =
-  | { kind: "elementwise" }
-  | { kind: "serial" }
-  | { kind: "group"; parts: number };
+/** A level of a loop nest: lines that define some loop variables (or open a loop). */
+interface Level {
+  /** Source that opens the level. */
+  readonly open: string;
+  /** Loop variables defined by the level. */
+  readonly vars: readonly number[];
+  /** Source that closes the level (after everything inside it). */
+  readonly close: string;
+}
 
-function chooseStrategy(outputs: number, length: number): Strategy {
-  if (length <= 1) return { kind: "elementwise" };
-  if (outputs >= 1024 || length <= 64) return { kind: "serial" };
-  // Enough workgroups to occupy the device, each with at least 4 elements per invocation.
-  const parts = Math.max(1, Math.min(Math.ceil(64 / outputs), Math.floor(length / (GROUP_WG * 4))));
-  return { kind: "group", parts };
+/** Decodes a linear index `x` over `loops` (row-major) into `let` bindings of loop variables. */
+function decode(x: string, loops: readonly number[], extents: readonly number[]): string {
+  const total = loops.reduce((p, l) => p * extents[l], 1);
+  let stride = total;
+  return loops.map((l) => {
+    const e = extents[l];
+    stride /= e;
+    const q = stride === 1 ? x : `(${x} / ${stride})`;
+    return `let ${loopName(l)} = ${stride * e === total ? q : `${q} % ${e}`};`;
+  }).join("\n");
+}
+
+/** The largest power of two <= `n`, clamped to [32, 256]. */
+function lanes(n: number): number {
+  return Math.max(32, Math.min(256, 2 ** Math.floor(Math.log2(Math.max(1, n)))));
+}
+
+/** Choices a renderer makes per adapter. */
+export interface RenderOptions {
+  /**
+   * Lanes of a workgroup cooperate: they share rows of elementwise kernels and reductions,
+   * combining partial results in workgroup memory (good on GPUs). Without it every invocation
+   * walks a whole row or reduction serially, and a second kernel folds split reductions (good
+   * on CPU adapters such as llvmpipe, where lanes are SIMD slots and barriers are expensive).
+   */
+  readonly cooperative: boolean;
 }
 
 /** Kernels (one, or two for a split reduction) computing scheduled kernel `k`. */
@@ -130,14 +159,14 @@ export function renderKernel(
   k: Kernel,
   buffers: readonly ScheduleBuffer[],
   scratch: ScratchBuffer[],
+  opts: RenderOptions,
 ): RenderedKernel[] {
+  const extents = k.loops.map((l) => l.extent);
   const outLoops = k.loops.flatMap((l, i) => (l.reduce ? [] : [i]));
   const redLoops = k.loops.flatMap((l, i) => (l.reduce ? [i] : []));
-  const outputs = outLoops.reduce((p, l) => p * k.loops[l].extent, 1);
-  const length = redLoops.reduce((p, l) => p * k.loops[l].extent, 1);
-  const strategy = k.reduceOp === undefined
-    ? { kind: "elementwise" } as const
-    : chooseStrategy(outputs, length);
+  const prod = (ls: readonly number[]) => ls.reduce((p, l) => p * extents[l], 1);
+  const outputs = prod(outLoops);
+  const length = prod(redLoops);
   const label = `kernel ${k.id} [${k.loops.map((l) => `${l.extent}${l.reduce ? "r" : ""}`)}]`;
 
   // Bindings: buffers read, in order, then the output (or the partials of a split reduction).
@@ -149,7 +178,7 @@ export function renderKernel(
   ).join("");
   const outType = storageType(k.out.dtype, `the output of ${label}`);
 
-  // Values the result needs, each placed at the loop depth it depends on.
+  // Values the result needs.
   const used = new Set<number>();
   const mark = (i: number) => {
     if (used.has(i)) return;
@@ -163,7 +192,7 @@ export function renderKernel(
     return v.op === "const" ? literal(v.value, v.dtype) : `v${i}`;
   };
   const dtypeOf = (i: number) => k.values[i].dtype;
-  const valueLines = (i: number): string => {
+  const valueSource = (i: number): string => {
     const v = k.values[i];
     const t = storageType(v.dtype, `value ${i} of ${label}`);
     switch (v.op) {
@@ -183,79 +212,219 @@ export function renderKernel(
         return `let v${i} = ${aluSource(v, arg, dtypeOf)};`;
     }
   };
-  // Depth 0: needs only output loops; depth d > 0: inside reduction loop number d - 1.
-  const redPos = new Map(redLoops.map((l, p) => [l, p]));
-  const depthOf = (v: KernelValue) =>
-    v.deps.reduce((d, l) => Math.max(d, redPos.has(l) ? redPos.get(l)! + 1 : 0), 0);
-  const atDepth: string[][] = Array.from({ length: redLoops.length + 1 }, () => []);
-  k.values.forEach((v, i) => {
-    if (!used.has(i)) return;
-    const src = valueLines(i);
-    if (src !== "") atDepth[depthOf(v)].push(src);
-  });
-
-  /** Defines the output loop variables from the linear output index `o` (an i32). */
-  const outputVars = (o: string) => {
-    let stride = outputs;
-    return outLoops.map((l) => {
-      const e = k.loops[l].extent;
-      stride /= e;
-      const q = stride === 1 ? o : `(${o} / ${stride})`;
-      return `let ${loopName(l)} = ${stride * e === outputs ? q : `${q} % ${e}`};`;
-    }).join("\n  ");
+  /** The levels' source with every used value at the outermost level that defines its deps. */
+  const nest = (levels: readonly Level[], core: string): string => {
+    const levelOf = new Map<number, number>();
+    levels.forEach((lv, d) => lv.vars.forEach((l) => levelOf.set(l, d)));
+    const at: string[][] = levels.map(() => []);
+    k.values.forEach((v, i) => {
+      if (!used.has(i)) return;
+      const d = v.deps.reduce((m, l) => Math.max(m, levelOf.get(l)!), 0);
+      const src = valueSource(i);
+      if (src !== "") at[d].push(src);
+    });
+    const parts: string[] = [];
+    levels.forEach((lv, d) => parts.push(lv.open, ...at[d]));
+    parts.push(core);
+    for (let d = levels.length - 1; d >= 0; d--) parts.push(levels[d].close);
+    return parts.filter((x) => x !== "").join("\n").replaceAll("\n", "\n  ");
   };
+
   const result = arg(k.result);
   const store = (value: string) => `out[${indexSource(k.out.index)}] = ${value};`;
   const identity = k.reduceOp === "max" ? f32Literal(-Infinity) : "0.0f";
   const combine = (acc: string, v: string) =>
     k.reduceOp === "max" ? maxExpr(acc, v) : `${acc} + ${v}`;
-  const header = (outDecl: string, wg: number) =>
-    `${INDEX_HELPERS}${decls}${outDecl}@compute @workgroup_size(${wg})\nfn main(${KERNEL_PARAMS}) {\n`;
-  const outDecl = (t: string) =>
-    `@group(0) @binding(${k.reads.length}) var<storage, read_write> out: array<${t}>;\n`;
+  const outDecl = (binding: number, t: string) =>
+    `@group(0) @binding(${binding}) var<storage, read_write> out: array<${t}>;\n`;
+  const source = (outD: string, wg: number, body: string, shared = "") =>
+    `${INDEX_HELPERS}${decls}${outD}${shared}@compute @workgroup_size(${wg})\n` +
+    `fn main(${KERNEL_PARAMS}) {\n  ${body}\n}\n`;
   const outBinding: Binding = { kind: "buffer", buffer: k.out.buffer };
+  const kernel = (body: string, wg: number, workgroups: number, shared = ""): RenderedKernel => ({
+    label,
+    bindings: [...bindings, outBinding],
+    workgroups,
+    source: source(outDecl(k.reads.length, outType), wg, body, shared),
+  });
+  const linear = `i32(${LINEAR_WORKGROUP})`;
+  const lastOut = outLoops[outLoops.length - 1];
+  const lastRed = redLoops[redLoops.length - 1];
+  /** Whether some load walks memory contiguously along `loop`. */
+  const contiguous = (loop: number | undefined) =>
+    loop !== undefined && extents[loop] >= 32 &&
+    k.values.some((v, i) => used.has(i) && v.op === "load" && linearCoef(v.index, loop) === 1);
 
-  if (strategy.kind === "elementwise" || strategy.kind === "serial") {
-    const lines: string[] = [
-      `  let o = i32(${LINEAR_WORKGROUP} * ${u32(THREAD_WG)} + lid.x);`,
-      `  if (o >= ${outputs}) { return; }`,
-      `  ${outputVars("o")}`,
-      ...atDepth[0].map((s) => `  ${s}`),
-    ];
-    if (strategy.kind === "elementwise") {
-      lines.push(`  ${store(result)}`);
-    } else {
-      lines.push(`  var acc = ${identity};`);
-      redLoops.forEach((l, p) => {
-        const n = loopName(l);
-        lines.push(`  for (var ${n} = 0; ${n} < ${k.loops[l].extent}; ${n}++) {`);
-        lines.push(...atDepth[p + 1].map((s) => `  ${s}`));
-      });
-      lines.push(`  acc = ${combine("acc", result)};`);
-      lines.push(...redLoops.map(() => "  }"));
-      lines.push(`  ${store("acc")}`);
+  if (k.reduceOp === undefined) {
+    if (
+      lastOut !== undefined && extents[lastOut] >= 64 && !opts.cooperative &&
+      prod(outLoops.slice(0, -1)) >= 256 && extents[lastOut] <= MAX_SERIAL_LOOP
+    ) {
+      // An invocation per row of the last loop, walking it serially (CPU adapters).
+      const outer = outLoops.slice(0, -1);
+      const rows = prod(outer);
+      const n = loopName(lastOut);
+      return [kernel(
+        nest([
+          {
+            open: `let w = ${linear} * ${THREAD_WG} + i32(lid.x);\nif (w >= ${rows}) { return; }\n${
+              decode("w", outer, extents)
+            }`,
+            vars: outer,
+            close: "",
+          },
+          {
+            open: `for (var ${n} = 0; ${n} < ${extents[lastOut]}; ${n}++) {`,
+            vars: [lastOut],
+            close: "}",
+          },
+        ], store(result)),
+        THREAD_WG,
+        Math.ceil(rows / THREAD_WG),
+      )];
     }
-    return [{
-      label,
-      bindings: [...bindings, outBinding],
-      workgroups: Math.ceil(outputs / THREAD_WG),
-      source: `${header(outDecl(outType), THREAD_WG)}${lines.join("\n")}\n}\n`,
-    }];
+    if (lastOut !== undefined && extents[lastOut] >= 64) {
+      // A workgroup per row of the last loop: row-invariant values are computed once per lane.
+      const wg = lanes(extents[lastOut]);
+      const outer = outLoops.slice(0, -1);
+      const rows = prod(outer);
+      const n = loopName(lastOut);
+      return [kernel(
+        nest([
+          {
+            open: `let w = ${linear};\nif (w >= ${rows}) { return; }\n${
+              decode("w", outer, extents)
+            }`,
+            vars: outer,
+            close: "",
+          },
+          {
+            open: `for (var ${n} = i32(lid.x); ${n} < ${extents[lastOut]}; ${n} += ${wg}) {`,
+            vars: [lastOut],
+            close: "}",
+          },
+        ], store(result)),
+        wg,
+        rows,
+      )];
+    }
+    return [kernel(
+      nest([{
+        open: `let o = ${linear} * ${THREAD_WG} + i32(lid.x);\nif (o >= ${outputs}) { return; }\n` +
+          decode("o", outLoops, extents),
+        vars: outLoops,
+        close: "",
+      }], store(result)),
+      THREAD_WG,
+      Math.ceil(outputs / THREAD_WG),
+    )];
   }
 
-  // Cooperative reduction: workgroup w handles part (w % parts) of output (w / parts).
-  const parts = strategy.parts;
-  const chunk = Math.ceil(length / parts);
-  const redVars = (() => {
-    let stride = length;
-    return redLoops.map((l) => {
-      const e = k.loops[l].extent;
-      stride /= e;
-      const q = stride === 1 ? "r" : `(r / ${stride})`;
-      return `let ${loopName(l)} = ${stride * e === length ? q : `${q} % ${e}`};`;
-    }).join("\n    ");
-  })();
-  const inner = atDepth.slice(1).flat().map((s) => `    ${s}`).join("\n");
+  const outputLevel = (o: string, extra = ""): Level => ({
+    open: `${extra}${decode(o, outLoops, extents)}`,
+    vars: outLoops,
+    close: "",
+  });
+  const forLoop = (l: number, from = "0", to = String(extents[l]), step = "1"): Level => {
+    const n = loopName(l);
+    return {
+      open: `for (var ${n} = ${from}; ${n} < ${to}; ${n} += ${step}) {`,
+      vars: [l],
+      close: "}",
+    };
+  };
+
+  /**
+   * Stage 2 of a split reduction: one invocation per output folds its `parts` partial results,
+   * stored part-major (`byOutput`: output-major).
+   */
+  const fold = (parts: number, n: number, partials: Binding, byOutput = false): RenderedKernel => ({
+    label: `${label} (part 2 of 2)`,
+    bindings: [partials, outBinding],
+    workgroups: Math.ceil(n / THREAD_WG),
+    source: `${INDEX_HELPERS}@group(0) @binding(0) var<storage, read> partial: array<f32>;
+${outDecl(1, outType)}@compute @workgroup_size(${THREAD_WG})
+fn main(${KERNEL_PARAMS}) {
+  let o = ${linear} * ${THREAD_WG} + i32(lid.x);
+  if (o >= ${n}) { return; }
+  ${decode("o", outLoops, extents).replaceAll("\n", "\n  ")}
+  var acc = ${identity};
+  for (var p = 0; p < ${parts}; p++) {
+    let v = partial[${byOutput ? `o * ${parts} + p` : `p * ${n} + o`}];
+    acc = ${combine("acc", "v")};
+  }
+  ${store("acc")}
+}
+`,
+  });
+
+  const cooperative = redLoops.slice(1).some((l) => extents[l] > MAX_SERIAL_LOOP) ||
+    (opts.cooperative && (contiguous(lastRed) || (outputs < 1024 && length > 64)));
+  if (!cooperative) {
+    // One invocation per output and part: when outputs are few, the outermost reduction loop is
+    // split into parts whose partial results a second kernel folds.
+    const first = redLoops[0];
+    const maxParts = redLoops.length === 1 ? Math.floor(extents[first] / 256) : extents[first];
+    const parts = Math.max(
+      Math.ceil(extents[first] / MAX_SERIAL_LOOP),
+      Math.min(maxParts, Math.ceil(SERIAL_INVOCATIONS / outputs)),
+    );
+    const chunk = Math.ceil(extents[first] / parts);
+    const loops = redLoops.map((l) => forLoop(l));
+    if (parts > 1) loops[0] = forLoop(first, "start", "stop");
+    let target: Binding = outBinding, targetType = outType, finalStore = store("acc");
+    if (parts > 1) {
+      const partial: ScratchBuffer = { id: scratch.length, bytes: outputs * parts * 4 };
+      scratch.push(partial);
+      target = { kind: "scratch", id: partial.id };
+      targetType = "f32";
+      finalStore = "out[w] = acc;";
+    }
+    loops[0] = {
+      ...loops[0],
+      open: `var acc = ${identity};\n${loops[0].open}`,
+      close: `}\n${finalStore}`,
+    };
+    // Neighbouring lanes take neighbouring outputs of the same part.
+    const head = parts > 1
+      ? `let w = ${linear} * ${THREAD_WG} + i32(lid.x);\nif (w >= ${
+        outputs * parts
+      }) { return; }\n` +
+        `let o = w % ${outputs};\nlet start = (w / ${outputs}) * ${chunk};\n` +
+        `let stop = min(start + ${chunk}, ${extents[first]});\n`
+      : `let o = ${linear} * ${THREAD_WG} + i32(lid.x);\nif (o >= ${outputs}) { return; }\n`;
+    const stage1: RenderedKernel = {
+      label: parts > 1 ? `${label} (part 1 of 2)` : label,
+      bindings: [...bindings, target],
+      workgroups: Math.ceil((outputs * parts) / THREAD_WG),
+      source: source(
+        outDecl(k.reads.length, targetType),
+        THREAD_WG,
+        nest([outputLevel("o", head), ...loops], `acc = ${combine("acc", result)};`),
+      ),
+    };
+    return parts > 1 ? [stage1, fold(parts, outputs, target)] : [stage1];
+  }
+
+  // Cooperative: a workgroup per (output, part); lanes share the reduction and combine their
+  // accumulators in workgroup memory. Contiguous reductions keep their loop nest (lanes stride
+  // over the last loop, outer reduction loops are uniform); others walk a flattened range.
+  const nested = contiguous(lastRed);
+  const wg = nested ? lanes(extents[lastRed]) : 256;
+  const first = redLoops[0];
+  // Split the outermost reduction loop (or the flat range) so that the device has work.
+  const splitExtent = nested ? extents[first] : length;
+  const minChunk = nested && redLoops.length > 1 ? 1 : wg * 4;
+  const parts = Math.max(
+    Math.ceil(splitExtent / (minChunk === 1 ? MAX_SERIAL_LOOP : MAX_SERIAL_LOOP * wg)),
+    Math.min(Math.ceil(64 / outputs), Math.floor(splitExtent / minChunk)),
+  );
+  const chunk = Math.ceil(splitExtent / parts);
+  const head = outputLevel(
+    "o",
+    `let w = ${linear};\nif (w >= ${outputs * parts}) { return; }\nlet o = w / ${parts};\n` +
+      `let start = (w % ${parts}) * ${chunk};\nlet stop = min(start + ${chunk}, ${splitExtent});\n`,
+  );
   const split = parts > 1;
   let target: Binding = outBinding, targetType = outType, finalStore = store("shared_acc[0]");
   if (split) {
@@ -265,60 +434,51 @@ export function renderKernel(
     targetType = "f32";
     finalStore = "out[w] = shared_acc[0];";
   }
-  const stage1 = `${header(outDecl(targetType), GROUP_WG)}  let w = i32(${LINEAR_WORKGROUP});
-  if (w >= ${outputs * parts}) { return; }
-  let o = w / ${parts};
-  let start = (w % ${parts}) * ${chunk};
-  let stop = min(start + ${chunk}, ${length});
-  ${outputVars("o")}
-${atDepth[0].map((s) => `  ${s}`).join("\n")}
-  var acc = ${identity};
-  for (var r = start + i32(lid.x); r < stop; r += ${GROUP_WG}) {
-    ${redVars}
-${inner}
-    acc = ${combine("acc", result)};
+  const tree = `shared_acc[lid.x] = acc;
+workgroupBarrier();
+for (var s = ${u32(wg / 2)}; s > 0u; s = s >> 1u) {
+  if (lid.x < s) {
+    let a = shared_acc[lid.x];
+    let b = shared_acc[lid.x + s];
+    shared_acc[lid.x] = ${combine("a", "b")};
   }
-  shared_acc[lid.x] = acc;
   workgroupBarrier();
-  for (var s = ${u32(GROUP_WG / 2)}; s > 0u; s = s >> 1u) {
-    if (lid.x < s) {
-      let a = shared_acc[lid.x];
-      let b = shared_acc[lid.x + s];
-      shared_acc[lid.x] = ${combine("a", "b")};
-    }
-    workgroupBarrier();
-  }
-  if (lid.x == 0u) { ${finalStore} }
 }
-`.replace("@compute", `var<workgroup> shared_acc: array<f32, ${GROUP_WG}>;\n@compute`);
-  const first: RenderedKernel = {
+if (lid.x == 0u) { ${finalStore} }`;
+  let levels: Level[];
+  const lane = "i32(lid.x)";
+  if (nested) {
+    levels = redLoops.map((l, p) => {
+      const last = p === redLoops.length - 1;
+      if (p === 0 && last) return forLoop(l, `start + ${lane}`, "stop", String(wg));
+      if (p === 0) return forLoop(l, "start", "stop");
+      return last ? forLoop(l, lane, String(extents[l]), String(wg)) : forLoop(l);
+    });
+  } else {
+    levels = [{
+      open: `for (var r = start + ${lane}; r < stop; r += ${wg}) {\n${
+        decode("r", redLoops, extents)
+      }`,
+      vars: redLoops,
+      close: "}",
+    }];
+  }
+  levels[0] = {
+    ...levels[0],
+    open: `var acc = ${identity};\n${levels[0].open}`,
+    close: `${levels[0].close}\n${tree}`,
+  };
+  const stage1: RenderedKernel = {
     label: split ? `${label} (part 1 of 2)` : label,
     bindings: [...bindings, target],
     workgroups: outputs * parts,
-    source: stage1,
+    source: source(
+      outDecl(k.reads.length, targetType),
+      wg,
+      nest([head, ...levels], `acc = ${combine("acc", result)};`),
+      `var<workgroup> shared_acc: array<f32, ${wg}>;\n`,
+    ),
   };
-  if (!split) return [first];
-  // Stage 2: one invocation per output folds its `parts` partial results.
-  const stage2 = `${INDEX_HELPERS}@group(0) @binding(0) var<storage, read> partial: array<f32>;
-${
-    outDecl(outType).replace(`@binding(${k.reads.length})`, "@binding(1)")
-  }@compute @workgroup_size(${THREAD_WG})
-fn main(${KERNEL_PARAMS}) {
-  let o = i32(${LINEAR_WORKGROUP} * ${u32(THREAD_WG)} + lid.x);
-  if (o >= ${outputs}) { return; }
-  ${outputVars("o")}
-  var acc = ${identity};
-  for (var p = 0; p < ${parts}; p++) {
-    let v = partial[o * ${parts} + p];
-    acc = ${combine("acc", "v")};
-  }
-  ${store("acc")}
-}
-`;
-  return [first, {
-    label: `${label} (part 2 of 2)`,
-    bindings: [target, outBinding],
-    workgroups: Math.ceil(outputs / THREAD_WG),
-    source: stage2,
-  }];
+  if (!split) return [stage1];
+  return [stage1, fold(parts, outputs, target, true)];
 }

@@ -78,7 +78,7 @@ Deno.test(
 );
 
 Deno.test({ name: "webgpu: a lost device fails the next use clearly", ignore: !gpu }, async () => {
-  registerBackend("webgpu-lost", () => createWebGpuBackend("webgpu-lost"));
+  registerBackend("webgpu-lost", () => createWebGpuBackend({ name: "webgpu-lost" }));
   const backend = await getBackend("webgpu-lost") as WebGpuBackend;
   const x = Tensor.from([1, 2, 3], { backend: "webgpu-lost" });
   await x.mul(2).data();

@@ -1,5 +1,6 @@
 /**
- * Every primitive and the composite ops built from them on WebGPU, against the interpreter.
+ * Every primitive and the composite ops built from them on WebGPU, against the interpreter, for
+ * each kernel style (see tests/helpers/webgpu.ts).
  *
  * Tolerances: float32 rounding is 6e-8 relative; WGSL allows exp/log/sqrt a few ULP and sin an
  * absolute 2^-11 on [-π, π]; reductions sum in a different order, adding up to n·2^-24 of the
@@ -12,65 +13,68 @@
 import fc from "fast-check";
 import { Tensor } from "../../mod.ts";
 import { assertClose, tensor } from "../../testing/mod.ts";
-import { hasWebGpu, onBoth } from "../helpers/webgpu.ts";
+import { hasWebGpu, onBoth, WEBGPU_BACKENDS } from "../helpers/webgpu.ts";
 
 const gpu = await hasWebGpu();
 const TOL = { rtol: 1e-4, atol: 1e-4 };
 
-async function same(
-  msg: string,
-  inputs: Tensor[],
-  f: (...xs: Tensor[]) => Tensor,
-): Promise<void> {
-  const { gpu, ref } = await onBoth(inputs, f);
-  await assertClose(await gpu.data(), await ref.data(), { ...TOL, msg });
+type Same = (msg: string, inputs: Tensor[], f: (...xs: Tensor[]) => Tensor) => Promise<void>;
+
+/** Registers `name` with one step per WebGPU backend; `same` compares with the interpreter. */
+function gpuTest(name: string, body: (same: Same, backend: string) => Promise<void>): void {
+  Deno.test({ name, ignore: !gpu }, async (tt) => {
+    for (const backend of WEBGPU_BACKENDS) {
+      const same: Same = async (msg, inputs, f) => {
+        const { gpu, ref } = await onBoth(inputs, f, backend);
+        await assertClose(await gpu.data(), await ref.data(), { ...TOL, msg });
+      };
+      await tt.step(backend, () => body(same, backend));
+    }
+  });
 }
 
 const t = (shape: number[], min = -1, max = 1) =>
   fc.sample(tensor({ shape, min, max, backend: "interpreter" }), 1)[0];
 
-Deno.test(
-  { name: "webgpu: elementwise primitives match the interpreter", ignore: !gpu },
-  async () => {
-    const x = t([3, 5]);
-    const y = t([3, 5]);
-    const pos = t([3, 5], 0.1, 3);
-    await same("neg", [x], (a) => a.neg());
-    await same("exp", [x], (a) => a.exp());
-    await same("log", [pos], (a) => a.log());
-    await same("sqrt", [pos], (a) => a.sqrt());
-    await same("recip", [pos], (a) => a.reciprocal());
-    await same("sin", [x], (a) => a.sin());
-    await same("sigmoid", [x], (a) => a.mul(8).sigmoid());
-    await same("tanh", [x], (a) => a.mul(30).tanh());
-    await same("add", [x, y], (a, b) => a.add(b));
-    await same("mul", [x, y], (a, b) => a.mul(b));
-    await same("max", [x, y], (a, b) => a.maximum(b));
-    await same("cmplt/where", [x, y], (a, b) => Tensor.where(a.lt(b), a, b.mul(3)));
-    await same("cmpeq/cast", [x], (a) => a.eq(a.max()).cast("float32"));
-    await same(
-      "cast bool",
-      [x],
-      (a) => a.gt(0).cast("float32").add(a.lt(0).logicalNot().cast("float32")),
-    );
-    await same(
-      "const broadcast",
-      [x],
-      (a) => a.add(2).mul(Tensor.from([[0.5], [2], [-1]], { backend: a.backend })),
-    );
-    await same("detach", [x], (a) => a.detach().mul(2));
-  },
-);
+gpuTest("webgpu: elementwise primitives match the interpreter", async (same) => {
+  const x = t([3, 5]);
+  const y = t([3, 5]);
+  const pos = t([3, 5], 0.1, 3);
+  await same("neg", [x], (a) => a.neg());
+  await same("exp", [x], (a) => a.exp());
+  await same("log", [pos], (a) => a.log());
+  await same("sqrt", [pos], (a) => a.sqrt());
+  await same("recip", [pos], (a) => a.reciprocal());
+  await same("sin", [x], (a) => a.sin());
+  await same("sigmoid", [x], (a) => a.mul(8).sigmoid());
+  await same("tanh", [x], (a) => a.mul(30).tanh());
+  await same("add", [x, y], (a, b) => a.add(b));
+  await same("mul", [x, y], (a, b) => a.mul(b));
+  await same("max", [x, y], (a, b) => a.maximum(b));
+  await same("cmplt/where", [x, y], (a, b) => Tensor.where(a.lt(b), a, b.mul(3)));
+  await same("cmpeq/cast", [x], (a) => a.eq(a.max()).cast("float32"));
+  await same(
+    "cast bool",
+    [x],
+    (a) => a.gt(0).cast("float32").add(a.lt(0).logicalNot().cast("float32")),
+  );
+  await same(
+    "const broadcast",
+    [x],
+    (a) => a.add(2).mul(Tensor.from([[0.5], [2], [-1]], { backend: a.backend })),
+  );
+  await same("detach", [x], (a) => a.detach().mul(2));
+});
 
-Deno.test({ name: "webgpu: bool results read back as bool", ignore: !gpu }, async () => {
-  const x = Tensor.from([1, -2, 3], { backend: "webgpu" });
+gpuTest("webgpu: bool results read back as bool", async (_, backend) => {
+  const x = Tensor.from([1, -2, 3], { backend });
   const m = await x.gt(0).data();
   if (!(m instanceof Uint8Array) || [...m].join() !== "1,0,1") {
     throw new Error(`expected Uint8Array [1, 0, 1], got ${m}`);
   }
 });
 
-Deno.test({ name: "webgpu: movement ops match the interpreter", ignore: !gpu }, async () => {
+gpuTest("webgpu: movement ops match the interpreter", async (same) => {
   const x = t([2, 3, 4]);
   await same("permute", [x], (a) => a.permute(2, 0, 1).mul(1));
   await same("expand", [x], (a) => a.sum(1, { keepdims: true }).expand([2, 5, 4]).mul(1));
@@ -79,49 +83,49 @@ Deno.test({ name: "webgpu: movement ops match the interpreter", ignore: !gpu }, 
   await same("pad value", [x], (a) => a.pad([[0, 0], [1, 1], [0, 0]], -3));
   await same("slice", [x], (a) => a.slice([null, [1, 3], [0, 4, 2]]));
   await same("concat", [x, x], (a, b) => Tensor.concat([a, b.neg()], 1));
+  await same("wide rows", [t([300, 70])], (a) => a.exp().transpose().mul(2));
 });
 
-Deno.test(
-  { name: "webgpu: reductions of every size match the interpreter", ignore: !gpu },
-  async (tt) => {
-    // Small, cooperative (one workgroup per output) and split (two-stage) reductions.
-    for (const shape of [[4, 7], [3, 700], [2, 40000], [1, 200000]]) {
-      await tt.step(`shape ${JSON.stringify(shape)}`, async () => {
-        const x = t(shape);
-        const n = shape[1];
-        // Sums of n uniform values have magnitude ~sqrt(n); the order error is n·2^-24.
-        const atol = n * 2 ** -24 * 4;
-        for (
-          const [name, f] of [
-            ["sum", (a: Tensor) => a.sum(1)],
-            ["sum all", (a: Tensor) => a.sum()],
-            ["max", (a: Tensor) => a.max(1)],
-            ["min", (a: Tensor) => a.min()],
-            ["mean axis 0", (a: Tensor) => a.mean(0)],
-          ] as const
-        ) {
-          const { gpu, ref } = await onBoth([x], f);
-          await assertClose(await gpu.data(), await ref.data(), { rtol: 1e-4, atol, msg: name });
-        }
-      });
-    }
-  },
-);
+gpuTest("webgpu: reductions of every size match the interpreter", async (_, backend) => {
+  // Short, per-output, cooperative, flattened and split reductions, and loops longer than one
+  // invocation may run serially.
+  const cases: [number[], (a: Tensor) => Tensor][] = [
+    [[4, 7], (a) => a.sum(1)],
+    [[4, 7], (a) => a.max()],
+    [[3, 700], (a) => a.sum(1)],
+    [[700, 3], (a) => a.mean(0)],
+    [[2, 40000], (a) => a.max(1)],
+    [[1, 200000], (a) => a.sum()],
+    [[1, 200000], (a) => a.mean(0)],
+    [[3, 20000, 2], (a) => a.sum([0, 1])],
+    [[2, 3, 40, 50], (a) => a.sum([0, 2, 3])],
+    [[2, 3, 40, 50], (a) => a.min([1, 3])],
+  ];
+  for (const [shape, f] of cases) {
+    const x = t(shape);
+    const n = shape.reduce((p, d) => p * d, 1);
+    // Sums of n uniform values have magnitude ~sqrt(n); the order error is n·2^-24.
+    const atol = Math.max(1e-4, n * 2 ** -24 * 4);
+    const { gpu, ref } = await onBoth([x], f, backend);
+    await assertClose(await gpu.data(), await ref.data(), {
+      rtol: 1e-4,
+      atol,
+      msg: `${f} over ${JSON.stringify(shape)}`,
+    });
+  }
+});
 
-Deno.test(
-  { name: "webgpu: matmul, conv2d and pooling match the interpreter", ignore: !gpu },
-  async () => {
-    const a = t([5, 7]);
-    const b = t([7, 3]);
-    await same("matmul", [a, b], (p, q) => p.matmul(q));
-    await same("batched matmul", [t([2, 3, 4]), t([4, 5])], (p, q) => p.matmul(q));
-    const x = t([2, 3, 6, 6]);
-    const w = t([4, 3, 3, 3]);
-    await same("conv2d", [x, w], (p, q) => p.conv2d(q, { padding: 1 }));
-    await same("conv2d stride", [x, w], (p, q) => p.conv2d(q, { stride: 2, dilation: 1 }));
-    await same("conv2d groups", [x, t([3, 1, 2, 2])], (p, q) => p.conv2d(q, { groups: 3 }));
-    await same("maxPool2d", [x], (p) => p.maxPool2d(2));
-    await same("avgPool2d", [x], (p) => p.avgPool2d(3, { stride: 1, padding: 1 }));
-    await same("softmax", [x], (p) => p.softmax(-1));
-  },
-);
+gpuTest("webgpu: matmul, conv2d and pooling match the interpreter", async (same) => {
+  const a = t([5, 7]);
+  const b = t([7, 3]);
+  await same("matmul", [a, b], (p, q) => p.matmul(q));
+  await same("batched matmul", [t([2, 3, 4]), t([4, 5])], (p, q) => p.matmul(q));
+  const x = t([2, 3, 6, 6]);
+  const w = t([4, 3, 3, 3]);
+  await same("conv2d", [x, w], (p, q) => p.conv2d(q, { padding: 1 }));
+  await same("conv2d stride", [x, w], (p, q) => p.conv2d(q, { stride: 2, dilation: 1 }));
+  await same("conv2d groups", [x, t([3, 1, 2, 2])], (p, q) => p.conv2d(q, { groups: 3 }));
+  await same("maxPool2d", [x], (p) => p.maxPool2d(2));
+  await same("avgPool2d", [x], (p) => p.avgPool2d(3, { stride: 1, padding: 1 }));
+  await same("softmax", [x], (p) => p.softmax(-1));
+});

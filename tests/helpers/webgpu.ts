@@ -5,7 +5,22 @@
  * @module
  */
 
-import { Tensor } from "../../mod.ts";
+import { registerBackend, Tensor } from "../../mod.ts";
+import { createWebGpuBackend } from "../../backends/webgpu/backend.ts";
+
+/**
+ * The default WebGPU backend plus both kernel styles forced, so that every test covers the
+ * cooperative (workgroup memory) and the serial renderings whatever the adapter.
+ */
+export const WEBGPU_BACKENDS = ["webgpu", "webgpu-cooperative", "webgpu-serial"] as const;
+registerBackend(
+  "webgpu-cooperative",
+  () => createWebGpuBackend({ name: "webgpu-cooperative", cooperative: true }),
+);
+registerBackend(
+  "webgpu-serial",
+  () => createWebGpuBackend({ name: "webgpu-serial", cooperative: false }),
+);
 
 let probe: Promise<boolean> | undefined;
 
@@ -42,16 +57,18 @@ export function leaf(values: ArrayLike<number>, shape: readonly number[], backen
 }
 
 /**
- * Builds `f` twice over fresh copies of the same input data, once per backend, so that each
- * backend computes the whole graph itself (hash-consing would otherwise share realized nodes).
+ * Builds `f` twice over fresh copies of the same input data, on `backend` and on the
+ * interpreter, so that each computes the whole graph itself (hash-consing would otherwise share
+ * realized nodes).
  */
 export function onBoth<T>(
   inputs: readonly Tensor[],
   f: (...xs: Tensor[]) => T,
+  backend = "webgpu",
 ): Promise<{ gpu: T; ref: T }> {
   return (async () => {
     const data = await Promise.all(inputs.map((t) => t.data()));
     const build = (backend: string) => f(...inputs.map((t, i) => leaf(data[i], t.shape, backend)));
-    return { gpu: build("webgpu"), ref: build("interpreter") };
+    return { gpu: build(backend), ref: build("interpreter") };
   })();
 }
