@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" />
 /**
  * The WebGPU backend: buffers on a GPU device, programs compiled to WGSL compute kernels.
  *

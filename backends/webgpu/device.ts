@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" />
 /**
  * Adapter and device acquisition, with the limits the backend relies on.
  *
@@ -54,9 +55,14 @@ export function gpuEntry(): GPU | undefined {
   return nav?.gpu;
 }
 
-/** Requests an adapter and a device with the adapter's full limits; throws a clear error if none. */
-export async function acquireDevice(): Promise<AcquiredDevice> {
-  const gpu = gpuEntry();
+/**
+ * Requests an adapter and a device with the adapter's full limits from the WebGPU entry point
+ * that `entry` returns (default: `navigator.gpu`); throws a clear error if there is none.
+ */
+export async function acquireDevice(
+  entry: () => GPU | undefined = gpuEntry,
+): Promise<AcquiredDevice> {
+  const gpu = entry();
   if (gpu === undefined) {
     throw new Error(
       "webgpu: navigator.gpu does not exist in this runtime; expected a WebGPU-capable runtime " +

@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { getBackend, registerBackend, Tensor } from "../../mod.ts";
 import { createWebGpuBackend, type WebGpuBackend } from "../../backends/webgpu/backend.ts";
-import { hasWebGpu } from "../helpers/webgpu.ts";
+import { acquireDevice } from "../../backends/webgpu/device.ts";
+import { detectWebGpu, hasWebGpu } from "../helpers/webgpu.ts";
 
 const gpu = await hasWebGpu();
 
@@ -86,4 +87,27 @@ Deno.test({ name: "webgpu: a lost device fails the next use clearly", ignore: !g
   await backend.device.lost;
   await assert.rejects(() => x.add(1).data(), /device .* was lost/);
   assert.throws(() => backend.alloc("float32", 4), /was lost/);
+});
+
+Deno.test("webgpu: without navigator.gpu the backend fails clearly", async () => {
+  await assert.rejects(() => acquireDevice(() => undefined), /navigator\.gpu does not exist/);
+  const noAdapter = { requestAdapter: () => Promise.resolve(null) } as unknown as GPU;
+  await assert.rejects(() => acquireDevice(() => noAdapter), /found no adapter/);
+});
+
+Deno.test("webgpu: a missing adapter skips tests visibly, or fails when required", async () => {
+  const noAdapter = { requestAdapter: () => Promise.resolve(null) } as unknown as GPU;
+  const warn = console.warn;
+  const logged: string[] = [];
+  console.warn = (...args: unknown[]) => logged.push(args.map(String).join(" "));
+  try {
+    assert.equal(await detectWebGpu(undefined, false), false);
+    assert.equal(await detectWebGpu(noAdapter, false), false);
+  } finally {
+    console.warn = warn;
+  }
+  assert.equal(logged.length, 2);
+  assert.ok(logged.every((l) => l.includes("WebGPU tests skipped: no adapter")));
+  await assert.rejects(() => detectWebGpu(undefined, true), /SYMGRAD_REQUIRE_WEBGPU=1/);
+  await assert.rejects(() => detectWebGpu(noAdapter, true), /SYMGRAD_REQUIRE_WEBGPU=1/);
 });

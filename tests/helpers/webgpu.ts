@@ -32,12 +32,15 @@ function required(): boolean {
   }
 }
 
-async function detect(): Promise<boolean> {
-  const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
+/**
+ * Whether `gpu` yields an adapter. Without one it logs a visible skip message, or throws when
+ * `required` (CI sets SYMGRAD_REQUIRE_WEBGPU=1 so that a broken adapter cannot pass silently).
+ */
+export async function detectWebGpu(gpu: GPU | undefined, required: boolean): Promise<boolean> {
   const adapter = gpu === undefined ? null : await gpu.requestAdapter();
   if (adapter !== null) return true;
   const why = gpu === undefined ? "navigator.gpu does not exist" : "requestAdapter() found none";
-  if (required()) {
+  if (required) {
     throw new Error(
       `WebGPU tests required (SYMGRAD_REQUIRE_WEBGPU=1) but no adapter is available: ${why}`,
     );
@@ -48,7 +51,10 @@ async function detect(): Promise<boolean> {
 
 /** Whether a WebGPU adapter exists; logs the skip message or throws as described above. */
 export function hasWebGpu(): Promise<boolean> {
-  return probe ??= detect();
+  return probe ??= detectWebGpu(
+    (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu,
+    required(),
+  );
 }
 
 /** A float32 tensor on `backend` holding a copy of `values` (a fresh leaf: no shared graph). */
