@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { Tensor } from "../../mod.ts";
+import type { Tensor } from "../../mod.ts";
 import { rbn } from "../../nn/mod.ts";
 import { assertClose, gradcheck, rbnParams } from "../../testing/mod.ts";
 
