@@ -112,7 +112,10 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
   /** Wraps an acquired device; most code calls {@link createWebGpuBackend}. */
   constructor(acquired: AcquiredDevice, opts: WebGpuOptions = {}) {
     this.name = opts.name ?? "webgpu";
-    this.#render = { cooperative: opts.cooperative ?? !acquired.software };
+    this.#render = {
+      cooperative: opts.cooperative ?? !acquired.software,
+      maxSharedBytes: acquired.limits.maxComputeWorkgroupStorageSize,
+    };
     this.device = acquired.device;
     this.limits = acquired.limits;
     this.adapterName = acquired.adapterName;

@@ -16,6 +16,7 @@
 import type { Cond, Kernel, KernelValue, ScheduleBuffer } from "../../core/schedule.ts";
 import { type Index, linearCoef } from "../../core/symbolic.ts";
 import type { Binding, RenderedKernel, ScratchBuffer } from "./kernel.ts";
+import { renderTiled } from "./render_tiled.ts";
 import { f32Literal, KERNEL_PARAMS, LINEAR_WORKGROUP, literal, storageType, u32 } from "./wgsl.ts";
 
 /** Invocations per workgroup of elementwise and per-output kernels. */
@@ -152,6 +153,8 @@ export interface RenderOptions {
    * on CPU adapters such as llvmpipe, where lanes are SIMD slots and barriers are expensive).
    */
   readonly cooperative: boolean;
+  /** Workgroup memory a kernel may use, in bytes (`maxComputeWorkgroupStorageSize`). */
+  readonly maxSharedBytes: number;
 }
 
 /** Kernels (one, or two for a split reduction) computing scheduled kernel `k`. */
@@ -357,6 +360,28 @@ fn main(${KERNEL_PARAMS}) {
 }
 `,
   });
+
+  if (opts.cooperative) {
+    const tiled = renderTiled({
+      k,
+      extents,
+      outLoops,
+      redLoops,
+      used,
+      valueSource,
+      arg,
+      decode: (x, loops) => decode(x, loops, extents),
+      identity,
+      combine,
+      store,
+      linear,
+    }, opts.maxSharedBytes);
+    if (tiled !== undefined) {
+      return [
+        kernel(tiled.body.replaceAll("\n", "\n  "), tiled.wg, tiled.workgroups, tiled.shared),
+      ];
+    }
+  }
 
   const cooperative = redLoops.slice(1).some((l) => extents[l] > MAX_SERIAL_LOOP) ||
     (opts.cooperative && (contiguous(lastRed) || (outputs < 1024 && length > 64)));

@@ -11,7 +11,9 @@
  */
 
 import fc from "fast-check";
-import { Tensor } from "../../mod.ts";
+import { getBackend, Tensor, type WebGpuBackend } from "../../mod.ts";
+import { lower } from "../../core/program.ts";
+import { isRealized } from "../../core/realize.ts";
 import { assertClose, tensor } from "../../testing/mod.ts";
 import { hasWebGpu, onBoth, WEBGPU_BACKENDS } from "../helpers/webgpu.ts";
 
@@ -129,3 +131,27 @@ gpuTest("webgpu: matmul, conv2d and pooling match the interpreter", async (same)
   await same("avgPool2d", [x], (p) => p.avgPool2d(3, { stride: 1, padding: 1 }));
   await same("softmax", [x], (p) => p.softmax(-1));
 });
+
+gpuTest("webgpu: contractions large enough to tile match the interpreter", async (same) => {
+  await same("matmul", [t([37, 50]), t([50, 29])], (p, q) => p.matmul(q));
+  await same("batched matmul", [t([3, 20, 24]), t([3, 24, 18])], (p, q) => p.matmul(q));
+  await same("matmul of exp", [t([20, 33]), t([33, 17])], (p, q) => p.exp().matmul(q.tanh()));
+  const x = t([2, 4, 9, 9]);
+  const w = t([6, 4, 3, 3]);
+  await same("conv2d", [x, w], (p, q) => p.conv2d(q, { padding: 1 }));
+  await same("conv2d stride", [x, w], (p, q) => p.conv2d(q, { stride: 2 }).relu());
+});
+
+Deno.test(
+  { name: "webgpu: cooperative contractions are tiled in workgroup memory", ignore: !gpu },
+  async () => {
+    const backend = await getBackend("webgpu-cooperative") as WebGpuBackend;
+    const y = Tensor.rand([37, 50]).matmul(Tensor.rand([50, 29]));
+    const { kernels } = backend.inspect(lower([y.node], isRealized).program);
+    if (kernels.length !== 1 || !/var<workgroup> sh\d+/.test(kernels[0].source)) {
+      throw new Error(
+        `expected one tiled kernel, got:\n${kernels.map((k) => k.source).join("\n")}`,
+      );
+    }
+  },
+);
