@@ -8,30 +8,13 @@
  * @module
  */
 
-import { allocArray, itemSize, type TypedArray } from "../core/dtype.ts";
-import type { OpAttrs, UnaryOp } from "../core/ir.ts";
+import { allocArray, type DType, type TypedArray } from "../core/dtype.ts";
+import type { OpAttrs } from "../core/ir.ts";
+import { BINARY_SCALAR, UNARY_SCALAR } from "../core/scalar_ops.ts";
 import type { Program, ProgramNode } from "../core/program.ts";
 import { contiguousStrides, numel, type Shape } from "../core/shape.ts";
 import { type Backend, type BackendStats, emptyStats, type Executable } from "./backend.ts";
-
-const UNARY: Record<UnaryOp, (x: number) => number> = {
-  neg: (x) => -x,
-  exp: Math.exp,
-  log: Math.log,
-  sqrt: Math.sqrt,
-  recip: (x) => 1 / x,
-  sin: Math.sin,
-  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
-  tanh: Math.tanh,
-};
-
-const BINARY = {
-  add: (a: number, b: number) => a + b,
-  mul: (a: number, b: number) => a * b,
-  max: (a: number, b: number) => (a !== a || b !== b ? NaN : Math.max(a, b)),
-  cmplt: (a: number, b: number) => (a < b ? 1 : 0),
-  cmpeq: (a: number, b: number) => (a === b ? 1 : 0),
-};
+import { HostMemory } from "./host_memory.ts";
 
 /** Calls `fn(outIndex, multiIndex)` for every element of `shape` in row-major order. */
 function forEachIndex(
@@ -72,7 +55,7 @@ function evaluate(
     case "sin":
     case "sigmoid":
     case "tanh": {
-      const f = UNARY[node.op];
+      const f = UNARY_SCALAR[node.op];
       for (let i = 0; i < out.length; i++) out[i] = f(a[i]);
       return out;
     }
@@ -81,7 +64,7 @@ function evaluate(
     case "max":
     case "cmplt":
     case "cmpeq": {
-      const f = BINARY[node.op];
+      const f = BINARY_SCALAR[node.op];
       for (let i = 0; i < out.length; i++) out[i] = f(a[i], b[i]);
       return out;
     }
@@ -174,11 +157,11 @@ export class InterpreterBackend implements Backend<TypedArray> {
   /** Live counters (`kernelsRun` counts evaluated nodes). */
   readonly stats: BackendStats = emptyStats();
 
+  #memory = new HostMemory(this.stats);
+
   /** Allocates a zeroed typed array. */
-  alloc(dtype: "float32" | "float64" | "bool", size: number): TypedArray {
-    this.stats.liveBuffers++;
-    this.stats.liveBytes += size * itemSize(dtype);
-    return allocArray(dtype, size);
+  alloc(dtype: DType, size: number): TypedArray {
+    return this.#memory.alloc(dtype, size);
   }
 
   /** Copies `data` into `buf`. */
@@ -191,10 +174,9 @@ export class InterpreterBackend implements Backend<TypedArray> {
     return Promise.resolve(buf.slice());
   }
 
-  /** Forgets `buf` (the garbage collector reclaims it). */
+  /** Releases `buf` for reuse. */
   free(buf: TypedArray): void {
-    this.stats.liveBuffers--;
-    this.stats.liveBytes -= buf.byteLength;
+    this.#memory.free(buf);
   }
 
   /** Binds the program's node list into a runnable closure. */

@@ -10,6 +10,7 @@
 
 import type { DType } from "./dtype.ts";
 import { isFloat } from "./dtype.ts";
+import { BINARY_SCALAR, UNARY_SCALAR } from "./scalar_ops.ts";
 import { checkShape, fmtShape, numel, type Shape, shapesEqual } from "./shape.ts";
 
 /** Elementwise ops of one float operand. */
@@ -277,17 +278,6 @@ function constValue(n: Node): number | undefined {
   return n.op === "const" ? (n.attrs as OpAttrs["const"]).value : undefined;
 }
 
-const UNARY_FOLD: Record<UnaryOp, (x: number) => number> = {
-  neg: (x) => -x,
-  exp: Math.exp,
-  log: Math.log,
-  sqrt: Math.sqrt,
-  recip: (x) => 1 / x,
-  sin: Math.sin,
-  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
-  tanh: Math.tanh,
-};
-
 /** An elementwise unary op on a float node. Constants fold. */
 export function unary(op: UnaryOp, x: Node): Node {
   if (!(UNARY_OPS as readonly string[]).includes(op)) {
@@ -297,18 +287,10 @@ export function unary(op: UnaryOp, x: Node): Node {
   }
   requireFloat(op, x);
   const c = constValue(x);
-  if (c !== undefined) return constNode(UNARY_FOLD[op](c), x.shape, x.dtype);
+  if (c !== undefined) return constNode(UNARY_SCALAR[op](c), x.shape, x.dtype);
   if (op === "neg" && x.op === "neg") return x.inputs[0];
   return Node.intern(op, [x], x.shape, x.dtype, {});
 }
-
-const BINARY_FOLD: Record<BinaryOp, (a: number, b: number) => number> = {
-  add: (a, b) => a + b,
-  mul: (a, b) => a * b,
-  max: Math.max,
-  cmplt: (a, b) => (a < b ? 1 : 0),
-  cmpeq: (a, b) => (a === b ? 1 : 0),
-};
 
 /**
  * An elementwise binary op on two nodes of equal shape and dtype. Constants fold, and the
@@ -331,7 +313,7 @@ export function binary(op: BinaryOp, a: Node, b: Node): Node {
   const outDtype: DType = op === "cmplt" || op === "cmpeq" ? "bool" : a.dtype;
   const ca = constValue(a), cb = constValue(b);
   if (ca !== undefined && cb !== undefined) {
-    return constNode(BINARY_FOLD[op](ca, cb), a.shape, outDtype);
+    return constNode(BINARY_SCALAR[op](ca, cb), a.shape, outDtype);
   }
   if (op === "add") {
     if (ca === 0) return b;

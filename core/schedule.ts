@@ -29,7 +29,14 @@
  */
 
 import type { DType } from "./dtype.ts";
-import type { BinaryOp, OpAttrs, UnaryOp } from "./ir.ts";
+import {
+  BINARY_OPS,
+  type BinaryOp,
+  MOVEMENT_OPS,
+  type OpAttrs,
+  UNARY_OPS,
+  type UnaryOp,
+} from "./ir.ts";
 import type { Program, ProgramNode } from "./program.ts";
 import { contiguousStrides, numel } from "./shape.ts";
 import {
@@ -147,24 +154,8 @@ export interface Schedule {
   readonly kernels: readonly Kernel[];
 }
 
-const MOVEMENT = new Set(["reshape", "permute", "expand", "pad", "slice"]);
-const ELEMENTWISE = new Set([
-  "neg",
-  "exp",
-  "log",
-  "sqrt",
-  "recip",
-  "sin",
-  "sigmoid",
-  "tanh",
-  "add",
-  "mul",
-  "max",
-  "cmplt",
-  "cmpeq",
-  "where",
-  "cast",
-]);
+const MOVEMENT = new Set<string>(MOVEMENT_OPS);
+const ELEMENTWISE = new Set<string>([...UNARY_OPS, ...BINARY_OPS, "where", "cast"]);
 
 function isReduce(n: ProgramNode): boolean {
   return n.op === "reduce_sum" || n.op === "reduce_max";

@@ -18,10 +18,11 @@
  * @module
  */
 
-import { allocArray, type DType, itemSize, type TypedArray } from "../../core/dtype.ts";
+import type { DType, TypedArray } from "../../core/dtype.ts";
 import type { Program } from "../../core/program.ts";
 import { type Schedule, schedule } from "../../core/schedule.ts";
 import { type Backend, type BackendStats, emptyStats, type Executable } from "../backend.ts";
+import { HostMemory } from "../host_memory.ts";
 import { renderKernel } from "./render.ts";
 
 type KernelFn = (bufs: TypedArray[]) => void;
@@ -33,21 +34,11 @@ export class CpuBackend implements Backend<TypedArray> {
   /** Live counters. */
   readonly stats: BackendStats = emptyStats();
   #functions = new Map<string, KernelFn>();
-  // Freed arrays are kept for reuse: touching fresh memory (page faults) costs far more than
-  // zeroing warm memory, and training steps allocate the same sizes every time.
-  #pool = new Map<string, TypedArray[]>();
-  #pooledBytes = 0;
-  /** Most bytes kept in the reuse pool (not counted as live). */
-  readonly poolLimitBytes: number = 256 << 20;
+  #memory = new HostMemory(this.stats);
 
   /** Allocates a zeroed typed array (reusing a freed one of the same dtype and size if any). */
   alloc(dtype: DType, size: number): TypedArray {
-    this.stats.liveBuffers++;
-    this.stats.liveBytes += size * itemSize(dtype);
-    const reused = this.#pool.get(`${dtype}:${size}`)?.pop();
-    if (reused === undefined) return allocArray(dtype, size);
-    this.#pooledBytes -= reused.byteLength;
-    return reused.fill(0);
+    return this.#memory.alloc(dtype, size);
   }
 
   /** Copies `data` into `buf`. */
@@ -62,19 +53,7 @@ export class CpuBackend implements Backend<TypedArray> {
 
   /** Releases `buf` into the reuse pool (or to the garbage collector when the pool is full). */
   free(buf: TypedArray): void {
-    this.stats.liveBuffers--;
-    this.stats.liveBytes -= buf.byteLength;
-    if (this.#pooledBytes + buf.byteLength > this.poolLimitBytes) return;
-    const dtype = buf instanceof Float32Array
-      ? "float32"
-      : buf instanceof Float64Array
-      ? "float64"
-      : "bool";
-    const key = `${dtype}:${buf.length}`;
-    const list = this.#pool.get(key) ?? [];
-    list.push(buf);
-    this.#pool.set(key, list);
-    this.#pooledBytes += buf.byteLength;
+    this.#memory.free(buf);
   }
 
   /** The schedule and the generated source of each kernel (for inspection and debugging). */

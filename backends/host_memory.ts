@@ -1,0 +1,52 @@
+/**
+ * Host memory for backends that compute on typed arrays (the interpreter and the CPU backend):
+ * allocation with live-buffer accounting and a reuse pool.
+ *
+ * @module
+ */
+
+import { allocArray, type DType, itemSize, type TypedArray } from "../core/dtype.ts";
+import type { BackendStats } from "./backend.ts";
+
+function dtypeOf(buf: TypedArray): DType {
+  return buf instanceof Float32Array ? "float32" : buf instanceof Float64Array ? "float64" : "bool";
+}
+
+/** Typed-array buffers with live counters in `stats` and a bounded pool of freed arrays. */
+export class HostMemory {
+  readonly #stats: BackendStats;
+  // Freed arrays are kept for reuse: touching fresh memory (page faults) costs far more than
+  // zeroing warm memory, and training steps allocate the same sizes every time.
+  #pool = new Map<string, TypedArray[]>();
+  #pooledBytes = 0;
+  /** Most bytes kept in the reuse pool (not counted as live). */
+  readonly poolLimitBytes: number;
+
+  /** Memory whose live buffers and bytes are counted in `stats`. */
+  constructor(stats: BackendStats, poolLimitBytes = 256 << 20) {
+    this.#stats = stats;
+    this.poolLimitBytes = poolLimitBytes;
+  }
+
+  /** A zeroed typed array (reusing a freed one of the same dtype and size if any). */
+  alloc(dtype: DType, size: number): TypedArray {
+    this.#stats.liveBuffers++;
+    this.#stats.liveBytes += size * itemSize(dtype);
+    const reused = this.#pool.get(`${dtype}:${size}`)?.pop();
+    if (reused === undefined) return allocArray(dtype, size);
+    this.#pooledBytes -= reused.byteLength;
+    return reused.fill(0);
+  }
+
+  /** Releases `buf` into the reuse pool (or to the garbage collector when the pool is full). */
+  free(buf: TypedArray): void {
+    this.#stats.liveBuffers--;
+    this.#stats.liveBytes -= buf.byteLength;
+    if (this.#pooledBytes + buf.byteLength > this.poolLimitBytes) return;
+    const key = `${dtypeOf(buf)}:${buf.length}`;
+    const list = this.#pool.get(key) ?? [];
+    list.push(buf);
+    this.#pool.set(key, list);
+    this.#pooledBytes += buf.byteLength;
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * The meaning of every elementwise op on one element, shared by constant folding and the
+ * reference interpreter (so the two can never disagree).
+ *
+ * @module
+ */
+
+import type { BinaryOp, UnaryOp } from "./ir.ts";
+
+/** Each unary op on one number. */
+export const UNARY_SCALAR: Readonly<Record<UnaryOp, (x: number) => number>> = {
+  neg: (x) => -x,
+  exp: Math.exp,
+  log: Math.log,
+  sqrt: Math.sqrt,
+  recip: (x) => 1 / x,
+  sin: Math.sin,
+  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+  tanh: Math.tanh,
+};
+
+/** Each binary op on two numbers; comparisons give 1 or 0, `max` propagates NaN. */
+export const BINARY_SCALAR: Readonly<Record<BinaryOp, (a: number, b: number) => number>> = {
+  add: (a, b) => a + b,
+  mul: (a, b) => a * b,
+  max: Math.max,
+  cmplt: (a, b) => (a < b ? 1 : 0),
+  cmpeq: (a, b) => (a === b ? 1 : 0),
+};
