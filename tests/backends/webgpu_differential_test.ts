@@ -16,9 +16,10 @@ import fc from "fast-check";
 import { gradients, type Tensor } from "../../mod.ts";
 import { assertClose } from "../../testing/mod.ts";
 import { build, type Recipe, recipe } from "./cpu_random_graphs.ts";
-import { hasWebGpu, WEBGPU_BACKENDS } from "../helpers/webgpu.ts";
+import { hasWebGpu, webgpuBackends } from "../helpers/webgpu.ts";
 
 const gpu = await hasWebGpu();
+const WEBGPU_BACKENDS = webgpuBackends();
 const F32 = { rtol: 1e-3, atol: 2e-3 };
 const F32_GRAD = { rtol: 2e-3, atol: 4e-3 };
 

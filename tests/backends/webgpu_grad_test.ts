@@ -10,9 +10,10 @@
 import fc from "fast-check";
 import { grad, gradients, type Tensor } from "../../mod.ts";
 import { assertClose, opGraph } from "../../testing/mod.ts";
-import { hasWebGpu, leaf, WEBGPU_BACKENDS } from "../helpers/webgpu.ts";
+import { hasWebGpu, leaf, webgpuBackends } from "../helpers/webgpu.ts";
 
 const gpu = await hasWebGpu();
+const WEBGPU_BACKENDS = webgpuBackends();
 const TOL = { rtol: 1e-4, atol: 1e-4 };
 
 /** Registers `name` with one step per WebGPU backend. */

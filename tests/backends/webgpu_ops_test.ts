@@ -15,9 +15,10 @@ import { getBackend, Tensor, type WebGpuBackend } from "../../mod.ts";
 import { lower } from "../../core/program.ts";
 import { isRealized } from "../../core/realize.ts";
 import { assertClose, tensor } from "../../testing/mod.ts";
-import { hasWebGpu, onBoth, WEBGPU_BACKENDS } from "../helpers/webgpu.ts";
+import { hasWebGpu, onBoth, webgpuBackends } from "../helpers/webgpu.ts";
 
 const gpu = await hasWebGpu();
+const WEBGPU_BACKENDS = webgpuBackends();
 const TOL = { rtol: 1e-4, atol: 1e-4 };
 
 type Same = (msg: string, inputs: Tensor[], f: (...xs: Tensor[]) => Tensor) => Promise<void>;

@@ -8,19 +8,22 @@
 import { registerBackend, Tensor } from "../../mod.ts";
 import { createWebGpuBackend } from "../../backends/webgpu/backend.ts";
 
+let variants: readonly string[] | undefined;
+
 /**
- * The default WebGPU backend plus both kernel styles forced, so that every test covers the
- * cooperative (workgroup memory) and the serial renderings whatever the adapter.
+ * The default WebGPU backend plus both kernel styles forced, so that a test covers the
+ * cooperative (workgroup memory) and the serial renderings whatever the adapter. The forced
+ * variants are registered on the first call only (tests that list every registered backend do
+ * not see them unless they ask).
  */
-export const WEBGPU_BACKENDS = ["webgpu", "webgpu-cooperative", "webgpu-serial"] as const;
-registerBackend(
-  "webgpu-cooperative",
-  () => createWebGpuBackend({ name: "webgpu-cooperative", cooperative: true }),
-);
-registerBackend(
-  "webgpu-serial",
-  () => createWebGpuBackend({ name: "webgpu-serial", cooperative: false }),
-);
+export function webgpuBackends(): readonly string[] {
+  if (variants !== undefined) return variants;
+  for (const cooperative of [true, false]) {
+    const name = cooperative ? "webgpu-cooperative" : "webgpu-serial";
+    registerBackend(name, () => createWebGpuBackend({ name, cooperative }));
+  }
+  return variants = ["webgpu", "webgpu-cooperative", "webgpu-serial"];
+}
 
 let probe: Promise<boolean> | undefined;
 
