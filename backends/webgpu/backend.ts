@@ -68,10 +68,17 @@ interface PreparedKernel {
   readonly grid: readonly [number, number];
   /** Intermediate values and scratch buffers whose last reader this kernel is. */
   readonly release: readonly string[];
+  /** Copies that fill packed inputs right before this kernel. */
+  readonly copies: readonly { from: string; to: string; offset: number; bytes: number }[];
 }
 
 function bindingKey(b: Binding): string {
   return b.kind === "buffer" ? `b${b.buffer}` : `s${b.id}`;
+}
+
+function keyBinding(key: string): Binding {
+  const n = Number(key.slice(1));
+  return key[0] === "b" ? { kind: "buffer", buffer: n } : { kind: "scratch", id: n };
 }
 
 /** Options of {@link createWebGpuBackend}. */
@@ -84,6 +91,11 @@ export interface WebGpuOptions {
    * loops per invocation are faster and workgroup barriers are expensive).
    */
   readonly cooperative?: boolean;
+  /**
+   * Bind at most this many storage buffers per kernel (default: the device's
+   * `maxStorageBuffersPerShaderStage`); kernels reading more pack small inputs into one buffer.
+   */
+  readonly maxStorageBuffers?: number;
 }
 
 /** Creates the backend on the first adapter found; throws a clear error if there is none. */
@@ -115,6 +127,10 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
     this.#render = {
       cooperative: opts.cooperative ?? !acquired.software,
       maxSharedBytes: acquired.limits.maxComputeWorkgroupStorageSize,
+      maxBindings: Math.min(
+        opts.maxStorageBuffers ?? Infinity,
+        acquired.limits.maxStorageBuffersPerShaderStage,
+      ),
     };
     this.device = acquired.device;
     this.limits = acquired.limits;
@@ -280,6 +296,18 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
     });
     const isTemp = (b: Binding) =>
       b.kind === "scratch" || sched.buffers[b.buffer].role.kind === "temp";
+    const packs = new Map(scratch.map((s) => [s.id, s.copies ?? []]));
+    const copiesOf = (k: RenderedKernel) =>
+      k.bindings.flatMap((b) =>
+        b.kind === "scratch"
+          ? packs.get(b.id)!.map((c) => ({
+            from: `b${c.buffer}`,
+            to: `s${b.id}`,
+            offset: c.offset,
+            bytes: c.bytes,
+          }))
+          : []
+      );
     const lastUse = new Map<string, number>();
     kernels.forEach((k, i) => {
       const max = this.limits.maxStorageBuffersPerShaderStage;
@@ -290,6 +318,10 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
         );
       }
       for (const b of k.bindings) if (isTemp(b)) lastUse.set(bindingKey(b), i);
+      for (const c of copiesOf(k)) {
+        const b = Number(c.from.slice(1));
+        if (sched.buffers[b].role.kind === "temp") lastUse.set(c.from, i);
+      }
     });
     const prepared: PreparedKernel[] = kernels.map((kernel, i) => {
       const cached = this.#pipelines.get(kernel.source, kernel.label, () => {
@@ -301,6 +333,7 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
         layout: cached.pipeline.getBindGroupLayout(0),
         grid: this.#grid(kernel),
         release: [...lastUse].filter(([, last]) => last === i).map(([key]) => key),
+        copies: copiesOf(kernel),
       };
     });
     let validated = false;
@@ -354,8 +387,23 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
       return buffer;
     };
     this.device.pushErrorScope("validation");
-    const pass = encoder.beginComputePass();
+    let pass = encoder.beginComputePass();
     for (const k of kernels) {
+      if (k.copies.length > 0) {
+        // Copies cannot run inside a compute pass: close it, pack, and open the next one.
+        pass.end();
+        for (const c of k.copies) {
+          if (c.bytes === 0) continue;
+          encoder.copyBufferToBuffer(
+            bufferFor(keyBinding(c.from)),
+            0,
+            bufferFor(keyBinding(c.to)),
+            c.offset,
+            c.bytes,
+          );
+        }
+        pass = encoder.beginComputePass();
+      }
       const group = this.device.createBindGroup({
         layout: k.layout,
         entries: k.kernel.bindings.map((b, i) => ({

@@ -22,10 +22,15 @@ export interface RenderedKernel {
   readonly workgroups: number;
 }
 
-/** Scratch buffers a plan needs besides program values (partial results of split reductions). */
+/**
+ * Scratch buffers a plan needs besides program values: partial results of split reductions, or
+ * several small inputs packed into one binding (filled by `copies` right before the kernel runs).
+ */
 export interface ScratchBuffer {
   /** Identifier referenced by {@link Binding}. */
   readonly id: number;
   /** Size in bytes. */
   readonly bytes: number;
+  /** Schedule buffers copied in (bytes from the start of `buffer` to `offset`), if packed. */
+  readonly copies?: readonly { buffer: number; offset: number; bytes: number }[];
 }

@@ -155,6 +155,8 @@ export interface RenderOptions {
   readonly cooperative: boolean;
   /** Workgroup memory a kernel may use, in bytes (`maxComputeWorkgroupStorageSize`). */
   readonly maxSharedBytes: number;
+  /** Storage buffers a kernel may bind (`maxStorageBuffersPerShaderStage`). */
+  readonly maxBindings: number;
 }
 
 /** Kernels (one, or two for a split reduction) computing scheduled kernel `k`. */
@@ -173,12 +175,42 @@ export function renderKernel(
   const label = `kernel ${k.id} [${k.loops.map((l) => `${l.extent}${l.reduce ? "r" : ""}`)}]`;
 
   // Bindings: buffers read, in order, then the output (or the partials of a split reduction).
-  const bindings: Binding[] = k.reads.map((b) => ({ kind: "buffer", buffer: b }));
-  const decls = k.reads.map((b, i) =>
+  // Past the device's binding limit, the smallest float32 inputs share one packed binding.
+  const excess = k.reads.length + 1 - opts.maxBindings;
+  const packedAt = new Map<number, number>();
+  if (excess > 0) {
+    const small = k.reads.filter((b) => buffers[b].dtype === "float32")
+      .sort((p, q) => buffers[p].size - buffers[q].size).slice(0, excess + 1);
+    if (small.length < excess + 1) {
+      throw new Error(
+        `webgpu: ${label} reads ${k.reads.length} buffers, more than the ${opts.maxBindings - 1} ` +
+          `this device binds per kernel (maxStorageBuffersPerShaderStage), and too few are ` +
+          `float32 to pack; expected a kernel reading fewer tensors`,
+      );
+    }
+    let offset = 0;
+    const copies = small.map((b) => {
+      packedAt.set(b, offset);
+      const bytes = buffers[b].size * 4;
+      offset += buffers[b].size;
+      return { buffer: b, offset: (offset - buffers[b].size) * 4, bytes };
+    });
+    scratch.push({ id: scratch.length, bytes: Math.max(4, offset * 4), copies });
+  }
+  const direct = k.reads.filter((b) => !packedAt.has(b));
+  const bindings: Binding[] = direct.map((b) => ({ kind: "buffer", buffer: b }));
+  let decls = direct.map((b, i) =>
     `@group(0) @binding(${i}) var<storage, read> b${b}: array<${
       storageType(buffers[b].dtype, `buffer ${b} of ${label}`)
     }>;\n`
   ).join("");
+  if (packedAt.size > 0) {
+    decls += `@group(0) @binding(${bindings.length}) var<storage, read> packed: array<f32>;\n`;
+    bindings.push({ kind: "scratch", id: scratch.length - 1 });
+  }
+  const nReads = bindings.length;
+  const readAt = (b: number, idx: string) =>
+    packedAt.has(b) ? `packed[${packedAt.get(b)} + ${idx}]` : `b${b}[${idx}]`;
   const outType = storageType(k.out.dtype, `the output of ${label}`);
 
   // Values the result needs.
@@ -202,7 +234,7 @@ export function renderKernel(
       case "const":
         return "";
       case "load": {
-        const read = `b${v.buffer}[${indexSource(v.index)}]`;
+        const read = readAt(v.buffer, indexSource(v.index));
         if (v.valid.length === 0) return `let v${i} = ${read};`;
         return `var v${i}: ${t} = ${literal(0, v.dtype)};\n` +
           `if (${v.valid.map(condSource).join(" && ")}) { v${i} = ${read}; }`;
@@ -248,7 +280,7 @@ export function renderKernel(
     label,
     bindings: [...bindings, outBinding],
     workgroups,
-    source: source(outDecl(k.reads.length, outType), wg, body, shared),
+    source: source(outDecl(nReads, outType), wg, body, shared),
   });
   const linear = `i32(${LINEAR_WORKGROUP})`;
   const lastOut = outLoops[outLoops.length - 1];
@@ -423,7 +455,7 @@ fn main(${KERNEL_PARAMS}) {
       bindings: [...bindings, target],
       workgroups: Math.ceil((outputs * parts) / THREAD_WG),
       source: source(
-        outDecl(k.reads.length, targetType),
+        outDecl(nReads, targetType),
         THREAD_WG,
         nest([outputLevel("o", head), ...loops], `acc = ${combine("acc", result)};`),
       ),
@@ -498,7 +530,7 @@ if (lid.x == 0u) { ${finalStore} }`;
     bindings: [...bindings, target],
     workgroups: outputs * parts,
     source: source(
-      outDecl(k.reads.length, targetType),
+      outDecl(nReads, targetType),
       wg,
       nest([head, ...levels], `acc = ${combine("acc", result)};`),
       `var<workgroup> shared_acc: array<f32, ${wg}>;\n`,

@@ -8,7 +8,8 @@
  */
 
 import fc from "fast-check";
-import { grad, gradients, type Tensor } from "../../mod.ts";
+import { grad, gradients, registerBackend, type Tensor } from "../../mod.ts";
+import { createWebGpuBackend } from "../../backends/webgpu/backend.ts";
 import { assertClose, opGraph } from "../../testing/mod.ts";
 import { hasWebGpu, leaf, webgpuBackends } from "../helpers/webgpu.ts";
 
@@ -95,7 +96,7 @@ function rbn(
   return gamma.mul(wv.mul(ks).add(wb).sigmoid()).mul(xs).add(beta);
 }
 
-gpuTest("webgpu: RBN forward and backward match", async (backend) => {
+async function rbnMatches(backend: string): Promise<void> {
   const [n, c, h, w] = [8, 4, 16, 16];
   const shapes = [[n, c, h, w], [1, c, 1, 1], [1, c, 1, 1], [1, c, 1, 1], [1, c, 1, 1], [
     1,
@@ -117,7 +118,21 @@ gpuTest("webgpu: RBN forward and backward match", async (backend) => {
   for (let i = 0; i < got.length; i++) {
     await assertClose(got[i], want[i], { ...TOL, msg: i === 0 ? "output" : `gradient ${i - 1}` });
   }
-});
+}
+
+gpuTest("webgpu: RBN forward and backward match", rbnMatches);
+
+Deno.test(
+  { name: "webgpu: kernels past the binding limit pack their inputs", ignore: !gpu },
+  async () => {
+    // RBN's backward kernels read up to 14 buffers; with 4 bindings most inputs share one.
+    registerBackend(
+      "webgpu-4-bindings",
+      () => createWebGpuBackend({ name: "webgpu-4-bindings", maxStorageBuffers: 4 }),
+    );
+    await rbnMatches("webgpu-4-bindings");
+  },
+);
 
 gpuTest("webgpu: second derivatives match", async (backend) => {
   const f = (x: Tensor) => x.sin().mul(x).sum();
