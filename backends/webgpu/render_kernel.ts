@@ -1,22 +1,30 @@
 /**
- * WGSL for one scheduled kernel (core/schedule.ts).
- *
- * Index arithmetic is `i32` (index expressions may be negative where a `pad` condition guards
- * them; buffers are far below 2^31 elements). Three shapes of parallelism:
- * - no reduction: one invocation per output element;
- * - reductions with many outputs or short reductions: one invocation per output, the reduction
- *   loops nested inside it, each value computed at the outermost loop it depends on;
- * - few outputs with long reductions: one workgroup per output (or per part of an output: a split
- *   reduction, whose partial results a second kernel combines) strides over the reduced
- *   elements and combines the invocations' accumulators in workgroup memory.
+ * WGSL for one scheduled kernel (core/schedule.ts). Every value is computed at the outermost
+ * loop it depends on. The parallel shape depends on the adapter ({@link RenderOptions}):
+ * - GPUs (cooperative): elementwise kernels give each workgroup a row of the last loop;
+ *   contractions whose loads split over two output loops are tiled in workgroup memory
+ *   (render_tiled.ts); other reductions run one workgroup per output, or per part of an
+ *   output when outputs are few (a second kernel folds the parts), and combine the lanes'
+ *   accumulators in workgroup memory. Reductions with many outputs run one invocation each.
+ * - CPU adapters (llvmpipe): each invocation walks a whole row or reduction serially; long
+ *   reductions with few outputs are split into parts that a second kernel folds.
+ * Kernels that read more buffers than the device binds pack their smallest inputs into one.
  *
  * @module
  */
 
-import type { Cond, Kernel, KernelValue, ScheduleBuffer } from "../../core/schedule.ts";
-import { type Index, linearCoef } from "../../core/symbolic.ts";
+import type { Kernel, ScheduleBuffer } from "../../core/schedule.ts";
+import { linearCoef } from "../../core/symbolic.ts";
 import type { Binding, RenderedKernel, ScratchBuffer } from "./kernel.ts";
 import { renderTiled } from "./render_tiled.ts";
+import {
+  aluSource,
+  condSource,
+  INDEX_HELPERS,
+  indexSource,
+  loopName,
+  maxExpr,
+} from "./wgsl_expr.ts";
 import { f32Literal, KERNEL_PARAMS, LINEAR_WORKGROUP, literal, storageType, u32 } from "./wgsl.ts";
 
 /** Invocations per workgroup of elementwise and per-output kernels. */
@@ -28,94 +36,6 @@ const SERIAL_INVOCATIONS = 2048;
  * (Mesa's llvmpipe, for one, cuts loops off after 65536 iterations).
  */
 const MAX_SERIAL_LOOP = 16384;
-
-/** Helpers for floor division and non-negative remainders of possibly negative indices. */
-const INDEX_HELPERS =
-  `fn fdiv(a: i32, d: i32) -> i32 { return select(a / d, (a - d + 1) / d, a < 0); }
-fn fmod(a: i32, d: i32) -> i32 { return ((a % d) + d) % d; }
-`;
-
-const loopName = (l: number) => `i${l}`;
-
-/** An index expression as WGSL `i32`. */
-export function indexSource(x: Index): string {
-  const atom = (a: Index["terms"][number]["atom"]): string => {
-    switch (a.kind) {
-      case "loop":
-        return loopName(a.loop);
-      case "div":
-        return a.x.min >= 0
-          ? `(${indexSource(a.x)} / ${a.d})`
-          : `fdiv(${indexSource(a.x)}, ${a.d})`;
-      case "mod":
-        return a.x.min >= 0
-          ? `(${indexSource(a.x)} % ${a.d})`
-          : `fmod(${indexSource(a.x)}, ${a.d})`;
-    }
-  };
-  const parts = x.terms.map((t) =>
-    t.coef === 1 ? atom(t.atom) : `${t.coef < 0 ? `(${t.coef})` : t.coef} * ${atom(t.atom)}`
-  );
-  if (x.c !== 0 || parts.length === 0) parts.push(x.c < 0 ? `(${x.c})` : String(x.c));
-  return parts.length === 1 ? parts[0] : `(${parts.join(" + ")})`;
-}
-
-function condSource(c: Cond): string {
-  const e = indexSource(c.index);
-  const parts: string[] = [];
-  if (c.index.min < c.lo) parts.push(`${c.lo} <= ${e}`);
-  if (c.index.max >= c.hi) parts.push(`${e} < ${c.hi}`);
-  return parts.join(" && ") || "true";
-}
-
-/** `max` that propagates NaN like the interpreter (WGSL leaves NaN operands unspecified). */
-function maxExpr(a: string, b: string): string {
-  return `select(max(${a}, ${b}), ${a} + ${b}, ${a} != ${a} || ${b} != ${b})`;
-}
-
-function aluSource(
-  v: KernelValue & { op: "alu" },
-  arg: (i: number) => string,
-  dtypeOf: (i: number) => string,
-): string {
-  const [a, b, c] = v.args.map(arg);
-  switch (v.alu) {
-    case "neg":
-      return `-${a}`;
-    case "exp":
-      return `exp(${a})`;
-    case "log":
-      return `log(${a})`;
-    case "sqrt":
-      return `sqrt(${a})`;
-    case "recip":
-      return `1.0f / ${a}`;
-    case "sin":
-      return `sin(${a})`;
-    case "sigmoid":
-      return `1.0f / (1.0f + exp(-${a}))`;
-    case "tanh":
-      // tanh(±15) rounds to ±1 in float32; clamping keeps exp-based versions from inf/inf.
-      return `tanh(clamp(${a}, -15.0f, 15.0f))`;
-    case "add":
-      return `${a} + ${b}`;
-    case "mul":
-      return `${a} * ${b}`;
-    case "max":
-      return maxExpr(a, b);
-    case "cmplt":
-      return `select(0u, 1u, ${a} < ${b})`;
-    case "cmpeq":
-      return `select(0u, 1u, ${a} == ${b})`;
-    case "where":
-      return `select(${c}, ${b}, ${a} != 0u)`;
-    case "cast":
-      if (v.dtype === "bool") {
-        return `select(0u, 1u, ${a} != ${dtypeOf(v.args[0]) === "bool" ? "0u" : "0.0f"})`;
-      }
-      return dtypeOf(v.args[0]) === "bool" ? `f32(${a})` : a;
-  }
-}
 
 /** A level of a loop nest: lines that define some loop variables (or open a loop). */
 interface Level {

@@ -1,14 +1,11 @@
 /**
- * WGSL building blocks shared by the kernel renderers: storage types, literals, index maps.
- *
- * All index arithmetic is `u32`: buffers are bounded by `maxStorageBufferBindingSize` (at most
- * 4 GiB), so element indices always fit.
+ * WGSL building blocks shared by the kernel renderers: storage types, literals and the builtins
+ * every kernel receives.
  *
  * @module
  */
 
 import type { DType } from "../../core/dtype.ts";
-import { contiguousStrides, fmtShape, type Shape } from "../../core/shape.ts";
 
 /** The WGSL element type a dtype is stored as (bool as `u32`: WGSL has no 1-byte storage). */
 export function storageType(dtype: DType, where: string): "f32" | "u32" {
@@ -43,34 +40,6 @@ export function u32(n: number): string {
     throw new Error(`webgpu: index ${n} does not fit in u32; expected a smaller tensor`);
   }
   return `${n}u`;
-}
-
-/**
- * The per-axis coordinates of the row-major flat index `flat` over `shape`, as WGSL expressions.
- * `flat` must be below the element count, so the first axis needs no modulo.
- */
-export function coordinates(flat: string, shape: Shape): string[] {
-  const strides = contiguousStrides(shape);
-  return shape.map((d, i) => {
-    if (d === 1) return "0u";
-    const q = strides[i] === 1 ? flat : `(${flat} / ${u32(strides[i])})`;
-    return i === 0 ? q : `(${q} % ${u32(d)})`;
-  });
-}
-
-/** `Σ coords[i] · strides[i]` without zero terms or unit factors. */
-export function dot(coords: readonly string[], strides: readonly number[]): string {
-  const terms: string[] = [];
-  coords.forEach((c, i) => {
-    if (strides[i] === 0 || c === "0u") return;
-    terms.push(strides[i] === 1 ? c : `${c} * ${u32(strides[i])}`);
-  });
-  return terms.length === 0 ? "0u" : terms.join(" + ");
-}
-
-/** The exact, human-readable description of a shape for error messages. */
-export function describe(dtype: DType, shape: Shape): string {
-  return `${dtype}${fmtShape(shape)}`;
 }
 
 /** The workgroup id as one linear number (dispatches are split over x and y). */

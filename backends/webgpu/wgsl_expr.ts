@@ -1,0 +1,102 @@
+/**
+ * WGSL expressions of kernel values: index arithmetic, validity conditions and ALU operations.
+ *
+ * Index arithmetic is `i32`: index expressions may be negative where a `pad` condition guards
+ * them, and buffers are far below 2^31 elements.
+ *
+ * @module
+ */
+
+import type { Cond, KernelValue } from "../../core/schedule.ts";
+import type { Index } from "../../core/symbolic.ts";
+
+/** Helpers for floor division and non-negative remainders of possibly negative indices. */
+export const INDEX_HELPERS =
+  `fn fdiv(a: i32, d: i32) -> i32 { return select(a / d, (a - d + 1) / d, a < 0); }
+fn fmod(a: i32, d: i32) -> i32 { return ((a % d) + d) % d; }
+`;
+
+/** The WGSL name of loop variable `l`. */
+export const loopName = (l: number): string => `i${l}`;
+
+/** An index expression as WGSL `i32`. */
+export function indexSource(x: Index): string {
+  const atom = (a: Index["terms"][number]["atom"]): string => {
+    switch (a.kind) {
+      case "loop":
+        return loopName(a.loop);
+      case "div":
+        return a.x.min >= 0
+          ? `(${indexSource(a.x)} / ${a.d})`
+          : `fdiv(${indexSource(a.x)}, ${a.d})`;
+      case "mod":
+        return a.x.min >= 0
+          ? `(${indexSource(a.x)} % ${a.d})`
+          : `fmod(${indexSource(a.x)}, ${a.d})`;
+    }
+  };
+  const parts = x.terms.map((t) =>
+    t.coef === 1 ? atom(t.atom) : `${t.coef < 0 ? `(${t.coef})` : t.coef} * ${atom(t.atom)}`
+  );
+  if (x.c !== 0 || parts.length === 0) parts.push(x.c < 0 ? `(${x.c})` : String(x.c));
+  return parts.length === 1 ? parts[0] : `(${parts.join(" + ")})`;
+}
+
+/** A `pad` validity condition as a WGSL boolean (bounds that always hold are left out). */
+export function condSource(c: Cond): string {
+  const e = indexSource(c.index);
+  const parts: string[] = [];
+  if (c.index.min < c.lo) parts.push(`${c.lo} <= ${e}`);
+  if (c.index.max >= c.hi) parts.push(`${e} < ${c.hi}`);
+  return parts.join(" && ") || "true";
+}
+
+/** `max` that propagates NaN like the interpreter (WGSL leaves NaN operands unspecified). */
+export function maxExpr(a: string, b: string): string {
+  return `select(max(${a}, ${b}), ${a} + ${b}, ${a} != ${a} || ${b} != ${b})`;
+}
+
+/** The WGSL expression of an ALU value; `arg` names operands, `dtypeOf` gives their dtypes. */
+export function aluSource(
+  v: KernelValue & { op: "alu" },
+  arg: (i: number) => string,
+  dtypeOf: (i: number) => string,
+): string {
+  const [a, b, c] = v.args.map(arg);
+  switch (v.alu) {
+    case "neg":
+      return `-${a}`;
+    case "exp":
+      return `exp(${a})`;
+    case "log":
+      return `log(${a})`;
+    case "sqrt":
+      return `sqrt(${a})`;
+    case "recip":
+      return `1.0f / ${a}`;
+    case "sin":
+      return `sin(${a})`;
+    case "sigmoid":
+      return `1.0f / (1.0f + exp(-${a}))`;
+    case "tanh":
+      // tanh(±15) rounds to ±1 in float32; clamping keeps exp-based versions from inf/inf.
+      return `tanh(clamp(${a}, -15.0f, 15.0f))`;
+    case "add":
+      return `${a} + ${b}`;
+    case "mul":
+      return `${a} * ${b}`;
+    case "max":
+      return maxExpr(a, b);
+    case "cmplt":
+      return `select(0u, 1u, ${a} < ${b})`;
+    case "cmpeq":
+      return `select(0u, 1u, ${a} == ${b})`;
+    case "where":
+      return `select(${c}, ${b}, ${a} != 0u)`;
+    case "cast":
+      if (v.dtype === "bool") {
+        return `select(0u, 1u, ${a} != ${dtypeOf(v.args[0]) === "bool" ? "0u" : "0.0f"})`;
+      }
+      return dtypeOf(v.args[0]) === "bool" ? `f32(${a})` : a;
+  }
+}
