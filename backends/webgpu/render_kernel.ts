@@ -94,16 +94,34 @@ export function renderKernel(
   const length = prod(redLoops);
   const label = `kernel ${k.id} [${k.loops.map((l) => `${l.extent}${l.reduce ? "r" : ""}`)}]`;
 
+  // Values the result needs.
+  const used = new Set<number>();
+  const mark = (i: number) => {
+    if (used.has(i)) return;
+    used.add(i);
+    const v = k.values[i];
+    if (v.op === "alu" || v.op === "guard") v.args.forEach(mark);
+  };
+  mark(k.result);
+  // Buffers that used values load (a folded-away load must not be bound: pipelines created with
+  // layout "auto" only have the bindings their shader uses).
+  const reads = [
+    ...new Set([...used].flatMap((i) => {
+      const v = k.values[i];
+      return v.op === "load" ? [v.buffer] : [];
+    })),
+  ].sort((p, q) => p - q);
+
   // Bindings: buffers read, in order, then the output (or the partials of a split reduction).
   // Past the device's binding limit, the smallest float32 inputs share one packed binding.
-  const excess = k.reads.length + 1 - opts.maxBindings;
+  const excess = reads.length + 1 - opts.maxBindings;
   const packedAt = new Map<number, number>();
   if (excess > 0) {
-    const small = k.reads.filter((b) => buffers[b].dtype === "float32")
+    const small = reads.filter((b) => buffers[b].dtype === "float32")
       .sort((p, q) => buffers[p].size - buffers[q].size).slice(0, excess + 1);
     if (small.length < excess + 1) {
       throw new Error(
-        `webgpu: ${label} reads ${k.reads.length} buffers, more than the ${opts.maxBindings - 1} ` +
+        `webgpu: ${label} reads ${reads.length} buffers, more than the ${opts.maxBindings - 1} ` +
           `this device binds per kernel (maxStorageBuffersPerShaderStage), and too few are ` +
           `float32 to pack; expected a kernel reading fewer tensors`,
       );
@@ -117,7 +135,7 @@ export function renderKernel(
     });
     scratch.push({ id: scratch.length, bytes: Math.max(4, offset * 4), copies });
   }
-  const direct = k.reads.filter((b) => !packedAt.has(b));
+  const direct = reads.filter((b) => !packedAt.has(b));
   const bindings: Binding[] = direct.map((b) => ({ kind: "buffer", buffer: b }));
   let decls = direct.map((b, i) =>
     `@group(0) @binding(${i}) var<storage, read> b${b}: array<${
@@ -133,15 +151,6 @@ export function renderKernel(
     packedAt.has(b) ? `packed[${packedAt.get(b)} + ${idx}]` : `b${b}[${idx}]`;
   const outType = storageType(k.out.dtype, `the output of ${label}`);
 
-  // Values the result needs.
-  const used = new Set<number>();
-  const mark = (i: number) => {
-    if (used.has(i)) return;
-    used.add(i);
-    const v = k.values[i];
-    if (v.op === "alu" || v.op === "guard") v.args.forEach(mark);
-  };
-  mark(k.result);
   const arg = (i: number) => {
     const v = k.values[i];
     return v.op === "const" ? literal(v.value, v.dtype) : `v${i}`;

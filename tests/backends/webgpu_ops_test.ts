@@ -156,3 +156,27 @@ Deno.test(
     }
   },
 );
+
+gpuTest("webgpu: scalars, empty tensors and bool views match the interpreter", async (same) => {
+  const x = t([4]);
+  await same("scalar", [x], (a) => a.sum().mul(2).exp());
+  await same("empty", [x], (a) => Tensor.zeros([0, 3], { backend: a.backend }).add(1));
+  // The sum over an empty axis folds its load away: nothing may be bound for it.
+  await same(
+    "sum over an empty axis",
+    [x],
+    (a) => Tensor.zeros([2, 0], { backend: a.backend }).sum(1),
+  );
+  await same(
+    "bool where",
+    [x],
+    (a) => Tensor.where(a.gt(0), a.lt(0.5), a.gt(-0.5)).cast("float32"),
+  );
+  await same("padded bool", [x], (a) => a.gt(0).pad([[1, 2]]).cast("float32"));
+  // 1/0 is +∞ and exp(-∞) is 0 (WGSL may drop the sign of zero, so no -0 is divided).
+  await same(
+    "infinities",
+    [x],
+    (a) => Tensor.from([0, 1, 2, 4], { backend: a.backend }).reciprocal().maximum(a).neg().exp(),
+  );
+});
