@@ -82,10 +82,13 @@ Deno.test({ name: "webgpu: a lost device fails the next use clearly", ignore: !g
   registerBackend("webgpu-lost", () => createWebGpuBackend({ name: "webgpu-lost" }));
   const backend = await getBackend("webgpu-lost") as WebGpuBackend;
   const x = Tensor.from([1, 2, 3], { backend: "webgpu-lost" });
-  await x.mul(2).data();
+  const y = x.mul(2);
+  await y.realize();
   backend.device.destroy();
   await backend.device.lost;
   await assert.rejects(() => x.add(1).data(), /device .* was lost/);
+  // Data realized before the loss is gone too: reading it fails instead of returning stale data.
+  await assert.rejects(() => y.data(), /device .* was lost/);
   assert.throws(() => backend.alloc("float32", 4), /was lost/);
 });
 
