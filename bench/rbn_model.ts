@@ -1,11 +1,12 @@
 /**
- * The RBN (representative batch norm) step used by the benchmarks, written with core ops, and
- * a streaming-bandwidth probe.
+ * The RBN (representative batch norm) step used by the benchmarks (the nn layer's functional
+ * form) and a streaming-bandwidth probe.
  *
  * @module
  */
 
 import { gradients, Tensor } from "../mod.ts";
+import { rbn } from "../nn/mod.ts";
 
 /** Inputs of one RBN step: the activation, the five [1, C, 1, 1] parameters and the cotangent. */
 export interface RbnInputs {
@@ -44,15 +45,17 @@ export async function rbnInputs(shape: readonly number[], backend: string): Prom
   return inputs;
 }
 
-/** RBN forward in training mode (biased batch variance over N, H, W). */
+/** RBN forward in training mode: the nn layer's functional form, batch statistics only. */
 export function rbnForward(i: RbnInputs, eps = 1e-5): Tensor {
-  const km = i.x.mean([2, 3], { keepdims: true });
-  const xcm = i.x.add(i.wm.mul(km));
-  const mu = xcm.mean([0, 2, 3], { keepdims: true });
-  const v = xcm.var([0, 2, 3], { keepdims: true, correction: 0 });
-  const xs = xcm.sub(mu).div(v.add(eps).sqrt());
-  const ks = xs.mean([2, 3], { keepdims: true });
-  return i.gamma.mul(i.wv.mul(ks).add(i.wb).sigmoid()).mul(xs).add(i.beta);
+  return rbn(i.x, {
+    centerWeight: i.wm,
+    scaleWeight: i.wv,
+    scaleBias: i.wb,
+    weight: i.gamma,
+    bias: i.beta,
+    training: true,
+    eps,
+  }).y;
 }
 
 /** Forward and backward: `[Y, dX, dw_m, dw_v, dw_b, dγ, dβ]` for the loss `sum(Y·G)`. */
