@@ -387,44 +387,51 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
       return buffer;
     };
     this.device.pushErrorScope("validation");
-    let pass = encoder.beginComputePass();
-    for (const k of kernels) {
-      if (k.copies.length > 0) {
-        // Copies cannot run inside a compute pass: close it, pack, and open the next one.
-        pass.end();
-        for (const c of k.copies) {
-          if (c.bytes === 0) continue;
-          encoder.copyBufferToBuffer(
-            bufferFor(keyBinding(c.from)),
-            0,
-            bufferFor(keyBinding(c.to)),
-            c.offset,
-            c.bytes,
-          );
+    try {
+      let pass = encoder.beginComputePass();
+      for (const k of kernels) {
+        if (k.copies.length > 0) {
+          // Copies cannot run inside a compute pass: close it, pack, and open the next one.
+          pass.end();
+          for (const c of k.copies) {
+            if (c.bytes === 0) continue;
+            encoder.copyBufferToBuffer(
+              bufferFor(keyBinding(c.from)),
+              0,
+              bufferFor(keyBinding(c.to)),
+              c.offset,
+              c.bytes,
+            );
+          }
+          pass = encoder.beginComputePass();
         }
-        pass = encoder.beginComputePass();
+        const group = this.device.createBindGroup({
+          layout: k.layout,
+          entries: k.kernel.bindings.map((b, i) => ({
+            binding: i,
+            resource: { buffer: bufferFor(b) },
+          })),
+        });
+        pass.setPipeline(k.cached.pipeline);
+        pass.setBindGroup(0, group);
+        pass.dispatchWorkgroups(k.grid[0], k.grid[1]);
+        // Later kernels of this pass may reuse the buffer: dispatches are ordered.
+        for (const key of k.release) {
+          const entry = pooled.get(key);
+          if (entry === undefined) continue;
+          pooled.delete(key);
+          bound.delete(key);
+          this.#pool.release(entry[0], entry[1]);
+        }
       }
-      const group = this.device.createBindGroup({
-        layout: k.layout,
-        entries: k.kernel.bindings.map((b, i) => ({
-          binding: i,
-          resource: { buffer: bufferFor(b) },
-        })),
-      });
-      pass.setPipeline(k.cached.pipeline);
-      pass.setBindGroup(0, group);
-      pass.dispatchWorkgroups(k.grid[0], k.grid[1]);
-      // Later kernels of this pass may reuse the buffer: dispatches are ordered.
-      for (const key of k.release) {
-        const entry = pooled.get(key);
-        if (entry === undefined) continue;
-        pooled.delete(key);
-        bound.delete(key);
-        this.#pool.release(entry[0], entry[1]);
-      }
+      pass.end();
+      this.device.queue.submit([encoder.finish()]);
+    } catch (e) {
+      // Nothing was submitted: hand the temporaries back and close the error scope.
+      for (const [buffer, bytes] of pooled.values()) this.#pool.release(buffer, bytes);
+      await this.device.popErrorScope();
+      throw e;
     }
-    pass.end();
-    this.device.queue.submit([encoder.finish()]);
     for (const [buffer, bytes] of pooled.values()) this.#pool.release(buffer, bytes);
     this.stats.submissions++;
     this.stats.kernelsRun += kernels.length;
