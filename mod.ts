@@ -28,6 +28,7 @@ registerBackend(
 );
 
 export type { Backend, BackendStats, Executable } from "./backends/backend.ts";
+export { HostBackend } from "./backends/host_memory.ts";
 export { InterpreterBackend } from "./backends/interpreter.ts";
 export { CpuBackend } from "./backends/cpu/backend.ts";
 export { jit } from "./core/jit.ts";

@@ -1,12 +1,14 @@
 /**
  * Host memory for backends that compute on typed arrays (the interpreter and the CPU backend):
- * allocation with live-buffer accounting and a reuse pool.
+ * allocation with live-buffer accounting and a reuse pool, and the base class that gives those
+ * backends their memory methods.
  *
  * @module
  */
 
 import { allocArray, type DType, itemSize, type TypedArray } from "../core/dtype.ts";
-import type { BackendStats } from "./backend.ts";
+import { type Backend, type BackendStats, emptyStats, type Executable } from "./backend.ts";
+import type { Program } from "../core/program.ts";
 
 function dtypeOf(buf: TypedArray): DType {
   return buf instanceof Float32Array ? "float32" : buf instanceof Float64Array ? "float64" : "bool";
@@ -49,4 +51,39 @@ export class HostMemory {
     this.#pool.set(key, list);
     this.#pooledBytes += buf.byteLength;
   }
+}
+
+/**
+ * A backend whose buffers are host typed arrays: memory, transfers and statistics are shared,
+ * subclasses only name themselves and compile programs.
+ */
+export abstract class HostBackend implements Backend<TypedArray> {
+  /** Backend name. */
+  abstract readonly name: string;
+  /** Live counters. */
+  readonly stats: BackendStats = emptyStats();
+  #memory = new HostMemory(this.stats);
+
+  /** Allocates a zeroed typed array (reusing a freed one of the same dtype and size if any). */
+  alloc(dtype: DType, size: number): TypedArray {
+    return this.#memory.alloc(dtype, size);
+  }
+
+  /** Copies `data` into `buf`. */
+  write(buf: TypedArray, data: TypedArray): void {
+    buf.set(data);
+  }
+
+  /** Returns a copy of `buf`. */
+  read(buf: TypedArray): Promise<TypedArray> {
+    return Promise.resolve(buf.slice());
+  }
+
+  /** Releases `buf` into the reuse pool (or to the garbage collector when the pool is full). */
+  free(buf: TypedArray): void {
+    this.#memory.free(buf);
+  }
+
+  /** Compiles a program into something that runs on typed arrays. */
+  abstract compile(program: Program): Executable<TypedArray>;
 }

@@ -8,13 +8,13 @@
  * @module
  */
 
-import { allocArray, type DType, type TypedArray } from "../core/dtype.ts";
+import { allocArray, type TypedArray } from "../core/dtype.ts";
 import type { OpAttrs } from "../core/ir.ts";
 import { BINARY_SCALAR, UNARY_SCALAR } from "../core/scalar_ops.ts";
 import type { Program, ProgramNode } from "../core/program.ts";
 import { contiguousStrides, numel, type Shape } from "../core/shape.ts";
-import { type Backend, type BackendStats, emptyStats, type Executable } from "./backend.ts";
-import { HostMemory } from "./host_memory.ts";
+import type { Executable } from "./backend.ts";
+import { HostBackend } from "./host_memory.ts";
 
 /** Calls `fn(outIndex, multiIndex)` for every element of `shape` in row-major order. */
 function forEachIndex(
@@ -150,35 +150,13 @@ function evaluate(
   }
 }
 
-/** The interpreter backend: host typed arrays, no compilation beyond binding the node list. */
-export class InterpreterBackend implements Backend<TypedArray> {
+/**
+ * The interpreter backend: host typed arrays, no compilation beyond binding the node list.
+ * Its `stats.kernelsRun` counts evaluated nodes.
+ */
+export class InterpreterBackend extends HostBackend {
   /** Backend name. */
   readonly name = "interpreter";
-  /** Live counters (`kernelsRun` counts evaluated nodes). */
-  readonly stats: BackendStats = emptyStats();
-
-  #memory = new HostMemory(this.stats);
-
-  /** Allocates a zeroed typed array. */
-  alloc(dtype: DType, size: number): TypedArray {
-    return this.#memory.alloc(dtype, size);
-  }
-
-  /** Copies `data` into `buf`. */
-  write(buf: TypedArray, data: TypedArray): void {
-    buf.set(data);
-  }
-
-  /** Returns a copy of `buf`. */
-  read(buf: TypedArray): Promise<TypedArray> {
-    return Promise.resolve(buf.slice());
-  }
-
-  /** Releases `buf` for reuse. */
-  free(buf: TypedArray): void {
-    this.#memory.free(buf);
-  }
-
   /** Binds the program's node list into a runnable closure. */
   compile(program: Program): Executable<TypedArray> {
     this.stats.kernelsCompiled++;

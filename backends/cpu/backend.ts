@@ -18,43 +18,20 @@
  * @module
  */
 
-import type { DType, TypedArray } from "../../core/dtype.ts";
+import type { TypedArray } from "../../core/dtype.ts";
 import type { Program } from "../../core/program.ts";
 import { type Schedule, schedule } from "../../core/schedule.ts";
-import { type Backend, type BackendStats, emptyStats, type Executable } from "../backend.ts";
-import { HostMemory } from "../host_memory.ts";
+import type { Executable } from "../backend.ts";
+import { HostBackend } from "../host_memory.ts";
 import { renderKernel } from "./render.ts";
 
 type KernelFn = (bufs: TypedArray[]) => void;
 
 /** The CPU backend: host typed arrays and generated JavaScript kernels. */
-export class CpuBackend implements Backend<TypedArray> {
+export class CpuBackend extends HostBackend {
   /** Backend name. */
   readonly name: string = "cpu";
-  /** Live counters. */
-  readonly stats: BackendStats = emptyStats();
   #functions = new Map<string, KernelFn>();
-  #memory = new HostMemory(this.stats);
-
-  /** Allocates a zeroed typed array (reusing a freed one of the same dtype and size if any). */
-  alloc(dtype: DType, size: number): TypedArray {
-    return this.#memory.alloc(dtype, size);
-  }
-
-  /** Copies `data` into `buf`. */
-  write(buf: TypedArray, data: TypedArray): void {
-    buf.set(data);
-  }
-
-  /** Returns a copy of `buf`. */
-  read(buf: TypedArray): Promise<TypedArray> {
-    return Promise.resolve(buf.slice());
-  }
-
-  /** Releases `buf` into the reuse pool (or to the garbage collector when the pool is full). */
-  free(buf: TypedArray): void {
-    this.#memory.free(buf);
-  }
 
   /** The schedule and the generated source of each kernel (for inspection and debugging). */
   inspect(program: Program): { schedule: Schedule; sources: string[] } {
