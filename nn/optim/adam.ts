@@ -95,21 +95,29 @@ function resolve(op: string, opts: AdamOptions, weightDecay: number): Required<A
  * ```
  */
 export class Adam extends Optimizer<Required<AdamOptions>> {
+  /**
+   * Whether weight decay scales the parameter before the step (AdamW) instead of being added to
+   * the gradient; subclasses set it, and it also picks the name in errors and the default decay.
+   */
+  static readonly decoupledWeightDecay: boolean = false;
+
   /** Optimizes the parameters of `module`; `groups` override hyperparameters by name. */
   constructor(
     module: Module,
     opts: AdamOptions = {},
     groups: readonly ParamGroup<AdamOptions>[] = [],
   ) {
+    const decoupled = new.target.decoupledWeightDecay;
+    const op = decoupled ? "AdamW" : "Adam";
     super(
-      "Adam",
+      op,
       module,
-      resolve("Adam", opts, 0),
+      resolve(op, opts, decoupled ? 1e-2 : 0),
       groups as readonly ParamGroup<Required<AdamOptions>>[],
     );
   }
 
-  /** PyTorch's single-tensor Adam update. */
+  /** PyTorch's single-tensor Adam (or AdamW) update. */
   protected update(
     param: Tensor,
     grad: Tensor,
@@ -117,7 +125,8 @@ export class Adam extends Optimizer<Required<AdamOptions>> {
     o: Required<AdamOptions>,
     step: number,
   ): { param: Tensor; state: ParamState } {
-    return adamUpdate(param, grad, state, o, step, false);
+    const decoupled = (this.constructor as typeof Adam).decoupledWeightDecay;
+    return adamUpdate(param, grad, state, o, step, decoupled);
   }
 }
 
@@ -135,29 +144,7 @@ export class Adam extends Optimizer<Required<AdamOptions>> {
  * console.log(opt.paramGroups.map((g) => g.names));
  * ```
  */
-export class AdamW extends Optimizer<Required<AdamOptions>> {
-  /** Optimizes the parameters of `module`; `groups` override hyperparameters by name. */
-  constructor(
-    module: Module,
-    opts: AdamOptions = {},
-    groups: readonly ParamGroup<AdamOptions>[] = [],
-  ) {
-    super(
-      "AdamW",
-      module,
-      resolve("AdamW", opts, 1e-2),
-      groups as readonly ParamGroup<Required<AdamOptions>>[],
-    );
-  }
-
-  /** PyTorch's single-tensor AdamW update. */
-  protected update(
-    param: Tensor,
-    grad: Tensor,
-    state: ParamState,
-    o: Required<AdamOptions>,
-    step: number,
-  ): { param: Tensor; state: ParamState } {
-    return adamUpdate(param, grad, state, o, step, true);
-  }
+export class AdamW extends Adam {
+  /** AdamW decays the parameter itself, before the Adam step. */
+  static override readonly decoupledWeightDecay: boolean = true;
 }
