@@ -101,3 +101,20 @@ export function reportWorst(label: string): void {
   );
   console.log(`${label} max scaled errors:\n${lines.join("\n")}`);
 }
+
+/**
+ * Runs `check` as one step per target and case (named `<case> on <label> <backend>/<dtype>`,
+ * with that key for {@link expectClose}), then prints the worst errors under `label`.
+ */
+export async function forEachTargetCase<C extends { name: string }>(
+  t: Deno.TestContext,
+  label: string,
+  cases: readonly C[],
+  check: (c: C, target: Target, key: string) => Promise<void>,
+): Promise<void> {
+  for (const target of await targets()) {
+    const key = `${label} ${target.backend}/${target.dtype}`;
+    for (const c of cases) await t.step(`${c.name} on ${key}`, () => check(c, target, key));
+  }
+  reportWorst(label);
+}

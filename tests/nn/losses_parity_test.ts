@@ -3,9 +3,8 @@ import { crossEntropy, mseLoss } from "../../nn/mod.ts";
 import {
   expectClose,
   type FixtureTensor,
+  forEachTargetCase,
   loadFixture,
-  reportWorst,
-  targets,
   TOLERANCE,
   toTensor,
 } from "./helpers.ts";
@@ -25,29 +24,23 @@ interface LossCase {
 const { cases } = loadFixture<LossCase>("losses");
 
 Deno.test("cross-entropy and MSE match torch.nn.functional", async (t) => {
-  for (const target of await targets()) {
-    const key = `losses ${target.backend}/${target.dtype}`;
+  await forEachTargetCase(t, "losses", cases, async (c, target, key) => {
     const tol = TOLERANCE[target.dtype];
-    for (const c of cases) {
-      await t.step(`${c.name} on ${key}`, async () => {
-        const x = toTensor(c.x, target.dtype, target.backend);
-        const tgt = toTensor(c.target, target.dtype, target.backend);
-        const y = c.fn === "mse_loss"
-          ? mseLoss(x, tgt, { reduction: c.options.reduction })
-          : crossEntropy(x, tgt, {
-            reduction: c.options.reduction,
-            labelSmoothing: c.options.label_smoothing,
-          });
-        const g = toTensor(c.g, target.dtype, target.backend);
-        const [gx, gt] = gradients(y.mul(g).sum(), [x, tgt]);
-        await realize(y, gx, gt);
-        await expectClose(y, c.y, tol, `${c.name} y`, key);
-        await expectClose(gx, c.grad_x, tol, `${c.name} grad_x`, key);
-        if (c.grad_target !== null) {
-          await expectClose(gt, c.grad_target, tol, `${c.name} grad_target`, key);
-        }
+    const x = toTensor(c.x, target.dtype, target.backend);
+    const tgt = toTensor(c.target, target.dtype, target.backend);
+    const y = c.fn === "mse_loss"
+      ? mseLoss(x, tgt, { reduction: c.options.reduction })
+      : crossEntropy(x, tgt, {
+        reduction: c.options.reduction,
+        labelSmoothing: c.options.label_smoothing,
       });
+    const g = toTensor(c.g, target.dtype, target.backend);
+    const [gx, gt] = gradients(y.mul(g).sum(), [x, tgt]);
+    await realize(y, gx, gt);
+    await expectClose(y, c.y, tol, `${c.name} y`, key);
+    await expectClose(gx, c.grad_x, tol, `${c.name} grad_x`, key);
+    if (c.grad_target !== null) {
+      await expectClose(gt, c.grad_target, tol, `${c.name} grad_target`, key);
     }
-  }
-  reportWorst("losses");
+  });
 });

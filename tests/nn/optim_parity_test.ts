@@ -3,9 +3,8 @@ import { Adam, AdamW, Module, type Optimizer, SGD } from "../../nn/mod.ts";
 import {
   expectClose,
   type FixtureTensor,
+  forEachTargetCase,
   loadFixture,
-  reportWorst,
-  targets,
   TOLERANCE,
   toTensor,
 } from "./helpers.ts";
@@ -60,27 +59,21 @@ function build(c: OptimCase, m: Holder): Optimizer<object> {
 const { cases } = loadFixture<OptimCase>("optim");
 
 Deno.test("SGD, Adam and AdamW match torch.optim step by step", async (t) => {
-  for (const target of await targets()) {
-    const key = `optim ${target.backend}/${target.dtype}`;
+  await forEachTargetCase(t, "optim", cases, async (c, target, key) => {
     const tol = TOLERANCE[target.dtype];
-    for (const c of cases) {
-      await t.step(`${c.name} on ${key}`, async () => {
-        const m = new Holder(toTensor(c.param, target.dtype, target.backend));
-        const opt = build(c, m);
-        for (const [k, g] of c.grads.entries()) {
-          opt.step({ param: toTensor(g, target.dtype, target.backend) });
-          await m.commitState();
-          await opt.commitState();
-          await expectClose(m.param, c.params_after[k], tol, `${c.name} step ${k} param`, key);
-          for (const [name, expected] of Object.entries(c.state_after[k])) {
-            if (expected === null) continue;
-            const got = opt.state("param")[name];
-            if (got === undefined) throw new Error(`${c.name} step ${k}: no state ${name}`);
-            await expectClose(got, expected, tol, `${c.name} step ${k} ${name}`, key);
-          }
-        }
-      });
+    const m = new Holder(toTensor(c.param, target.dtype, target.backend));
+    const opt = build(c, m);
+    for (const [k, g] of c.grads.entries()) {
+      opt.step({ param: toTensor(g, target.dtype, target.backend) });
+      await m.commitState();
+      await opt.commitState();
+      await expectClose(m.param, c.params_after[k], tol, `${c.name} step ${k} param`, key);
+      for (const [name, expected] of Object.entries(c.state_after[k])) {
+        if (expected === null) continue;
+        const got = opt.state("param")[name];
+        if (got === undefined) throw new Error(`${c.name} step ${k}: no state ${name}`);
+        await expectClose(got, expected, tol, `${c.name} step ${k} ${name}`, key);
+      }
     }
-  }
-  reportWorst("optim");
+  });
 });

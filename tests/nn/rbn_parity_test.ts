@@ -1,17 +1,12 @@
 import { deepStrictEqual, ok } from "node:assert/strict";
 import { checkCalls, type ModuleCase, prepare } from "./module_cases.ts";
-import { loadFixture, reportWorst, targets, toTensor } from "./helpers.ts";
+import { forEachTargetCase, loadFixture, targets, toTensor } from "./helpers.ts";
 
 const { cases } = loadFixture<ModuleCase & { input_after_call?: unknown }>("rbn");
 
 Deno.test("RepresentativeBatchNorm2d matches the PyTorch reference", async (t) => {
-  for (const target of await targets()) {
-    const key = `rbn ${target.backend}/${target.dtype}`;
-    for (const c of cases.filter((c) => c.calls !== undefined)) {
-      await t.step(`${c.name} on ${key}`, () => checkCalls(c, target, key));
-    }
-  }
-  reportWorst("rbn");
+  const withCalls = cases.filter((c) => c.calls !== undefined);
+  await forEachTargetCase(t, "rbn", withCalls, (c, target, key) => checkCalls(c, target, key));
 });
 
 Deno.test("RepresentativeBatchNorm2d raises PyTorch's errors and changes nothing", async (t) => {

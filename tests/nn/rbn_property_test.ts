@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import type { Tensor } from "../../mod.ts";
 import { rbn } from "../../nn/mod.ts";
-import { assertClose, gradcheck, rbnParams } from "../../testing/mod.ts";
+import { assertClose, rbnParams } from "../../testing/mod.ts";
+import { gradcheckRbn } from "../helpers/rbn_gradcheck.ts";
 
 const backend = "interpreter";
 
@@ -13,17 +14,7 @@ Deno.test("RBN gradients match finite differences for every input (training mode
       const centered = p.x.add(p.centerWeight.mul(p.x.mean([2, 3], { keepdims: true })));
       const minVar = Math.min(...await centered.var([0, 2, 3], { correction: 0 }).data());
       fc.pre(minVar > 0.1);
-      const f = (x: Tensor, wm: Tensor, wv: Tensor, wb: Tensor, g: Tensor, b: Tensor) =>
-        rbn(x, {
-          centerWeight: wm,
-          scaleWeight: wv,
-          scaleBias: wb,
-          weight: g,
-          bias: b,
-          training: true,
-          eps: p.eps,
-        }).y;
-      await gradcheck(f, [p.x, p.centerWeight, p.scaleWeight, p.scaleBias, p.weight, p.bias], {
+      await gradcheckRbn(p, { training: true, withRunningStats: false }, {
         rtol: 1e-5,
         atol: 1e-7,
       });

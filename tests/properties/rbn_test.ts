@@ -6,7 +6,8 @@ import fc from "fast-check";
 import { strict as assert } from "node:assert";
 import { Tensor } from "../../mod.ts";
 import { BatchNorm2d, rbn, RepresentativeBatchNorm2d } from "../../nn/mod.ts";
-import { assertClose, gradcheck, type RbnParams, rbnParams } from "../../testing/mod.ts";
+import { assertClose, type RbnParams, rbnParams } from "../../testing/mod.ts";
+import { gradcheckRbn } from "../helpers/rbn_gradcheck.ts";
 import { type BackendCase, forEachBackend } from "./backends.ts";
 import { channelMean, channelVar, rbnTerms } from "./rbn_equations.ts";
 
@@ -199,20 +200,7 @@ Deno.test("RBN: gradients with respect to the input and every parameter match fi
           // well away from zero; 0.05 keeps the error terms of gradcheck below 1e-8.
           const v = await channelVar(rbnTerms(p, true).Xcm).data();
           fc.pre(v.every((e) => e >= 0.05));
-          const f = (x: Tensor, wm: Tensor, wv: Tensor, wb: Tensor, g: Tensor, b: Tensor) =>
-            rbn(x, {
-              centerWeight: wm,
-              scaleWeight: wv,
-              scaleBias: wb,
-              weight: g,
-              bias: b,
-              runningMean: p.runningMean,
-              runningVar: p.runningVar,
-              training,
-              eps: p.eps,
-            }).y;
-          const args = [p.x, p.centerWeight, p.scaleWeight, p.scaleBias, p.weight, p.bias];
-          await gradcheck(f, args);
+          await gradcheckRbn(p, { training, withRunningStats: true });
         }),
         { numRuns: 10 },
       ),
