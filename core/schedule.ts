@@ -129,6 +129,22 @@ export interface Kernel {
   readonly nodes: readonly number[];
 }
 
+/**
+ * Indices of the values `k.result` depends on, itself included. Values left dead (by pads folded
+ * into guards) are not in it, so renderers neither compute them nor bind what they load.
+ */
+export function usedValues(k: Kernel): Set<number> {
+  const used = new Set<number>();
+  const mark = (i: number) => {
+    if (used.has(i)) return;
+    used.add(i);
+    const v = k.values[i];
+    if (v.op === "alu" || v.op === "guard") v.args.forEach(mark);
+  };
+  mark(k.result);
+  return used;
+}
+
 /** A buffer of a schedule. */
 export interface ScheduleBuffer {
   /** Where it comes from: a program input slot, a program output position, or a temporary. */

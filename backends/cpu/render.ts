@@ -14,7 +14,13 @@
  * @module
  */
 
-import type { Cond, Kernel, KernelValue, ScheduleBuffer } from "../../core/schedule.ts";
+import {
+  type Cond,
+  type Kernel,
+  type KernelValue,
+  type ScheduleBuffer,
+  usedValues,
+} from "../../core/schedule.ts";
 import { fmtIndex, type Index, linearCoef, loopsOf } from "../../core/symbolic.ts";
 
 /** A chosen loop order: `order[position] = loop`, and the accumulator-row loop if any. */
@@ -128,15 +134,7 @@ export function renderKernel(k: Kernel, buffers: readonly ScheduleBuffer[]): str
     loops.reduce((d, l) => Math.max(d, pos.get(l)! + 1), 0);
   const nLoops = order.length;
   const atDepth: string[][] = Array.from({ length: nLoops + 1 }, () => []);
-  const used = new Set<number>();
-  // Values the result needs (dead values from folded pads are skipped).
-  const mark = (i: number) => {
-    if (used.has(i)) return;
-    used.add(i);
-    const v = k.values[i];
-    if (v.op === "alu" || v.op === "guard") v.args.forEach(mark);
-  };
-  mark(k.result);
+  const used = usedValues(k);
   let nBase = 0;
   const named = new Map<string, string>();
   /** A name for `src`, computed once at `depth` (shared by every use of the same text). */

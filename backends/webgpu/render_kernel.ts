@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { Kernel, ScheduleBuffer } from "../../core/schedule.ts";
+import { type Kernel, type ScheduleBuffer, usedValues } from "../../core/schedule.ts";
 import { linearCoef } from "../../core/symbolic.ts";
 import type { Binding, RenderedKernel, ScratchBuffer } from "./kernel.ts";
 import { renderTiled } from "./render_tiled.ts";
@@ -94,15 +94,7 @@ export function renderKernel(
   const length = prod(redLoops);
   const label = `kernel ${k.id} [${k.loops.map((l) => `${l.extent}${l.reduce ? "r" : ""}`)}]`;
 
-  // Values the result needs.
-  const used = new Set<number>();
-  const mark = (i: number) => {
-    if (used.has(i)) return;
-    used.add(i);
-    const v = k.values[i];
-    if (v.op === "alu" || v.op === "guard") v.args.forEach(mark);
-  };
-  mark(k.result);
+  const used = usedValues(k);
   // Buffers that used values load (a folded-away load must not be bound: pipelines created with
   // layout "auto" only have the bindings their shader uses).
   const reads = [
