@@ -902,7 +902,9 @@ export class Tensor {
       );
       offset += t.shape[a];
       const p = t.pad(pads);
-      out = out === undefined ? p : out.add(p);
+      // The padded pieces are zero (false) outside their own range, so adding them (or, for
+      // bool, which has no add, taking their logical or) joins them.
+      out = out === undefined ? p : p.dtype === "bool" ? Tensor.where(p, p, out) : out.add(p);
     }
     return out!;
   }

@@ -167,3 +167,22 @@ Deno.test("movement: concat and stack", async () => {
     RUNS,
   );
 });
+
+Deno.test("movement: concat and stack of bool tensors", async (t) => {
+  for (const backend of ["interpreter", "cpu"]) {
+    await t.step(backend, async () => {
+      const bools = (v: number[], shape: number[]) =>
+        Tensor.from(v, { shape, backend, dtype: "float32" }).gt(0);
+      const a = bools([1, 0, 0, 1], [2, 2]), b = bools([1, 1], [1, 2]);
+      const joined = Tensor.concat([a, b]);
+      assert.equal(joined.dtype, "bool");
+      assert.deepEqual(await joined.toArray(), [[true, false], [false, true], [true, true]]);
+      const stacked = Tensor.stack([a, a.logicalNot()], 2);
+      assert.equal(stacked.dtype, "bool");
+      assert.deepEqual(await stacked.toArray(), [
+        [[true, false], [false, true]],
+        [[false, true], [true, false]],
+      ]);
+    });
+  }
+});
