@@ -75,8 +75,21 @@ export class SvgFigure {
     return this.title;
   }
 
-  /** Writes the SVG document to `path`. */
+  /** Writes the SVG document to `path` (in Deno; elsewhere it throws). */
   async save(path: string | URL): Promise<void> {
-    await Deno.writeTextFile(path, this.svg);
+    await denoFiles("SvgFigure.save").writeTextFile(path, this.svg);
   }
+}
+
+/** The part of Deno's API that saving uses, typed here so browser builds need no Deno types. */
+interface DenoFiles {
+  writeTextFile(path: string | URL, data: string): Promise<void>;
+}
+
+function denoFiles(op: string): DenoFiles {
+  const deno = (globalThis as { Deno?: DenoFiles }).Deno;
+  if (deno === undefined) {
+    throw new Error(`${op}: writing files needs the Deno runtime; no Deno global was found`);
+  }
+  return deno;
 }
