@@ -30,7 +30,8 @@ registerBackend(
 export type { Backend, BackendStats, Executable } from "./backends/backend.ts";
 export { HostBackend } from "./backends/host_memory.ts";
 export { InterpreterBackend } from "./backends/interpreter.ts";
-export { CpuBackend } from "./backends/cpu/backend.ts";
+export { CpuBackend, cpuThreads, setCpuThreads } from "./backends/cpu/backend.ts";
+export type { CpuBackendOptions } from "./backends/cpu/backend.ts";
 export { jit } from "./core/jit.ts";
 export { backendStats } from "./core/stats.ts";
 export type {

@@ -10,6 +10,23 @@ import { allocArray, type DType, itemSize, type TypedArray } from "../core/dtype
 import { type Backend, type BackendStats, emptyStats, type Executable } from "./backend.ts";
 import type { Program } from "../core/program.ts";
 
+/**
+ * A zeroed typed array over a SharedArrayBuffer when the platform has one (so worker threads see
+ * it without a copy; browsers need cross-origin isolation for that), else over a plain buffer.
+ */
+export function allocShared(dtype: DType, size: number): TypedArray {
+  if (typeof SharedArrayBuffer !== "function") return allocArray(dtype, size);
+  const bytes = new SharedArrayBuffer(size * itemSize(dtype));
+  switch (dtype) {
+    case "float32":
+      return new Float32Array(bytes);
+    case "float64":
+      return new Float64Array(bytes);
+    case "bool":
+      return new Uint8Array(bytes);
+  }
+}
+
 function dtypeOf(buf: TypedArray): DType {
   return buf instanceof Float32Array ? "float32" : buf instanceof Float64Array ? "float64" : "bool";
 }
@@ -35,7 +52,7 @@ export class HostMemory {
     this.#stats.liveBuffers++;
     this.#stats.liveBytes += size * itemSize(dtype);
     const reused = this.#pool.get(`${dtype}:${size}`)?.pop();
-    if (reused === undefined) return allocArray(dtype, size);
+    if (reused === undefined) return allocShared(dtype, size);
     this.#pooledBytes -= reused.byteLength;
     return reused.fill(0);
   }
@@ -74,7 +91,7 @@ export abstract class HostBackend implements Backend<TypedArray> {
     buf.set(data);
   }
 
-  /** Returns a copy of `buf`. */
+  /** Returns a copy of `buf` (in a plain, unshared buffer). */
   read(buf: TypedArray): Promise<TypedArray> {
     return Promise.resolve(buf.slice());
   }

@@ -6,6 +6,14 @@
  * programs. Running a program allocates its temporaries, frees each after its last reader and
  * counts kernels and live buffers in {@link BackendStats}.
  *
+ * Threads: buffers are SharedArrayBuffer-backed, and a kernel with enough work has its outermost
+ * output loop cut into contiguous slices that the calling thread and a pool of workers (started
+ * on first need) take in turn. Every output element is computed by one thread with the same
+ * code as on one thread, so results are bit-identical whatever the thread count. The count is the
+ * `threads` option, else {@link setCpuThreads} / `SYMGRAD_CPU_THREADS`, else the core count capped
+ * at 4; 1 keeps everything on the calling thread. Workers never keep the process alive;
+ * `dispose()` stops them (they restart when needed).
+ *
  * @example Fusion in numbers
  * ```ts
  * import { backendStats, CpuBackend, registerBackend, Tensor } from "@symgrad/symgrad";
@@ -23,15 +31,97 @@ import type { Program } from "../../core/program.ts";
 import { type Schedule, schedule } from "../../core/schedule.ts";
 import type { Executable } from "../backend.ts";
 import { HostBackend } from "../host_memory.ts";
-import { renderKernel } from "./render.ts";
+import { rangeExtent, renderKernel } from "./render.ts";
+import { isShared, type KernelFn, ThreadPool } from "./thread_pool.ts";
+import { checkThreads, cpuThreads } from "./threads.ts";
 
-type KernelFn = (bufs: TypedArray[]) => void;
+export { cpuThreads, setCpuThreads } from "./threads.ts";
+
+/** Options of {@link CpuBackend}. */
+export interface CpuBackendOptions {
+  /** Threads per kernel (1: all on the calling thread). Default: {@link cpuThreads}(). */
+  readonly threads?: number;
+  /**
+   * Loop iterations (product of all loop extents) below which a kernel stays on the calling
+   * thread, since handing it out costs more than it saves. Default 65536.
+   */
+  readonly minParallelWork?: number;
+}
+
+interface CompiledKernel {
+  readonly id: number;
+  readonly source: string;
+  readonly fn: KernelFn;
+}
+
+interface KernelPlan extends CompiledKernel {
+  /** Extent of the sliced outer loop (1: not sliceable). */
+  readonly extent: number;
+  /** Whether the kernel is worth splitting across threads. */
+  readonly parallel: boolean;
+  /** Buffer slots the kernel touches. */
+  readonly slots: readonly number[];
+}
 
 /** The CPU backend: host typed arrays and generated JavaScript kernels. */
 export class CpuBackend extends HostBackend {
   /** Backend name. */
   readonly name: string = "cpu";
-  #functions = new Map<string, KernelFn>();
+  readonly #threads: number | undefined;
+  readonly #minWork: number;
+  #functions = new Map<string, CompiledKernel>();
+  #pool: ThreadPool | undefined;
+  #starting: Promise<ThreadPool | undefined> | undefined;
+  #poolFailed = false;
+
+  /** A CPU backend; see {@link CpuBackendOptions} for threads. */
+  constructor(options: CpuBackendOptions = {}) {
+    super();
+    this.#threads = options.threads === undefined
+      ? undefined
+      : checkThreads(options.threads, "CpuBackend");
+    const minWork = options.minParallelWork ?? 65536;
+    if (!(minWork >= 0)) {
+      throw new RangeError(`CpuBackend: minParallelWork must be >= 0, got ${minWork}`);
+    }
+    this.#minWork = minWork;
+  }
+
+  /** Threads a kernel is split across (the option, else the current default). */
+  get threads(): number {
+    return this.#threads ?? cpuThreads();
+  }
+
+  /** Stops the worker threads (they start again on the next kernel that needs them). */
+  dispose(): void {
+    this.#pool?.dispose();
+    this.#pool = undefined;
+  }
+
+  /** Same as {@link CpuBackend.dispose}, for `using`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** The pool for `threads` threads, started (or restarted at a new size) if needed. */
+  async #poolFor(threads: number): Promise<ThreadPool | undefined> {
+    while (this.#starting !== undefined) await this.#starting;
+    if (this.#pool?.threads === threads) return this.#pool;
+    this.dispose();
+    // Without workers or shared memory (e.g. a page that is not cross-origin isolated) every
+    // kernel runs on the calling thread; the failure is remembered so that no run retries it.
+    this.#starting = this.#poolFailed ? Promise.resolve(undefined) : ThreadPool.start(threads - 1)
+      .catch(() => {
+        this.#poolFailed = true;
+        return undefined;
+      });
+    try {
+      this.#pool = await this.#starting;
+    } finally {
+      this.#starting = undefined;
+    }
+    return this.#pool;
+  }
 
   /** The schedule and the generated source of each kernel (for inspection and debugging). */
   inspect(program: Program): { schedule: Schedule; sources: string[] } {
@@ -39,20 +129,30 @@ export class CpuBackend extends HostBackend {
     return { schedule: s, sources: s.kernels.map((k) => renderKernel(k, s.buffers)) };
   }
 
-  #function(source: string): KernelFn {
-    let fn = this.#functions.get(source);
-    if (fn === undefined) {
-      fn = new Function("bufs", source) as KernelFn;
-      this.#functions.set(source, fn);
+  #function(source: string): CompiledKernel {
+    let compiled = this.#functions.get(source);
+    if (compiled === undefined) {
+      const fn = new Function("bufs", "start", "end", source) as KernelFn;
+      compiled = { id: this.#functions.size, source, fn };
+      this.#functions.set(source, compiled);
       this.stats.kernelsCompiled++;
     }
-    return fn;
+    return compiled;
   }
 
   /** Schedules `program`, renders and compiles its kernels. */
   compile(program: Program): Executable<TypedArray> {
     const { schedule: s, sources } = this.inspect(program);
-    const fns = sources.map((src) => this.#function(src));
+    const plans: KernelPlan[] = s.kernels.map((k, i) => {
+      const extent = rangeExtent(k, s.buffers);
+      const work = k.loops.reduce((n, l) => n * l.extent, 1);
+      return {
+        ...this.#function(sources[i]),
+        extent,
+        parallel: extent >= 2 && work >= this.#minWork,
+        slots: [...new Set([...k.reads, k.out.buffer])],
+      };
+    });
     const temps = s.buffers.flatMap((b, i) => (b.role.kind === "temp" ? [i] : []));
     // Temporaries die after their last reader; ones nobody reads die after their writer.
     const dies = new Map<number, number[]>();
@@ -67,25 +167,42 @@ export class CpuBackend extends HostBackend {
         firstWrite.set(i, [...(firstWrite.get(i) ?? []), k.out.buffer]);
       }
     });
+    const runOn = (
+      pool: ThreadPool | undefined,
+      inputs: readonly TypedArray[],
+      outputs: readonly TypedArray[],
+    ) => {
+      const bufs = new Array<TypedArray>(s.buffers.length);
+      s.buffers.forEach((b, i) => {
+        if (b.role.kind === "input") bufs[i] = inputs[b.role.slot];
+        else if (b.role.kind === "output") bufs[i] = outputs[b.role.position];
+      });
+      try {
+        for (let i = 0; i < plans.length; i++) {
+          for (const b of firstWrite.get(i) ?? []) {
+            bufs[b] = this.alloc(s.buffers[b].dtype, s.buffers[b].size);
+          }
+          const k = plans[i];
+          if (pool !== undefined && k.parallel && k.slots.every((b) => isShared(bufs[b]))) {
+            pool.run(k.id, k.source, k.fn, bufs, k.slots, k.extent);
+          } else {
+            k.fn(bufs, 0, k.extent);
+          }
+          this.stats.kernelsRun++;
+          for (const b of dies.get(i) ?? []) this.#release(bufs, b);
+        }
+      } finally {
+        for (const b of temps) this.#release(bufs, b);
+      }
+    };
+    const anyParallel = plans.some((k) => k.parallel);
     return {
       run: (inputs, outputs) => {
-        const bufs = new Array<TypedArray>(s.buffers.length);
-        s.buffers.forEach((b, i) => {
-          if (b.role.kind === "input") bufs[i] = inputs[b.role.slot];
-          else if (b.role.kind === "output") bufs[i] = outputs[b.role.position];
-        });
-        try {
-          for (let i = 0; i < fns.length; i++) {
-            for (const b of firstWrite.get(i) ?? []) {
-              bufs[b] = this.alloc(s.buffers[b].dtype, s.buffers[b].size);
-            }
-            fns[i](bufs);
-            this.stats.kernelsRun++;
-            for (const b of dies.get(i) ?? []) this.#release(bufs, b);
-          }
-        } finally {
-          for (const b of temps) this.#release(bufs, b);
-        }
+        const threads = this.threads;
+        if (threads === 1 || !anyParallel) return runOn(undefined, inputs, outputs);
+        if (this.#pool?.threads === threads) return runOn(this.#pool, inputs, outputs);
+        if (this.#poolFailed) return runOn(undefined, inputs, outputs);
+        return this.#poolFor(threads).then((pool) => runOn(pool, inputs, outputs));
       },
     };
   }

@@ -123,9 +123,26 @@ function aluSource(v: KernelValue & { op: "alu" }, arg: (i: number) => string): 
   }
 }
 
+/** Output loops outside every reduction loop (the ones that own whole output elements). */
+function outerOutputLoops(k: Kernel, rowLoop: number | undefined): number {
+  return k.loops.filter((l) => !l.reduce).length - (rowLoop === undefined ? 0 : 1);
+}
+
 /**
- * The body of `function (bufs) { … }` computing kernel `k`; `bufs[b]` is the typed array of
- * schedule buffer `b`.
+ * The extent of the loop that `start`/`end` range over in {@link renderKernel}'s source: the
+ * outermost loop when it is an output loop outside every reduction, else 1 (the kernel then
+ * ignores the range and must be run once as `[0, 1)`).
+ */
+export function rangeExtent(k: Kernel, buffers: readonly ScheduleBuffer[]): number {
+  const { order, rowLoop } = chooseLoopOrder(k, buffers);
+  return outerOutputLoops(k, rowLoop) > 0 ? k.loops[order[0]].extent : 1;
+}
+
+/**
+ * The body of `function (bufs, start, end) { … }` computing kernel `k` for iterations
+ * `[start, end)` of its outermost output loop (see {@link rangeExtent}); `bufs[b]` is the typed
+ * array of schedule buffer `b`. Each output element is written by one iteration of that loop,
+ * with the same arithmetic whatever the range, so slices may run on different threads.
  */
 export function renderKernel(k: Kernel, buffers: readonly ScheduleBuffer[]): string {
   const { order, rowLoop } = chooseLoopOrder(k, buffers);
@@ -195,15 +212,14 @@ export function renderKernel(k: Kernel, buffers: readonly ScheduleBuffer[]): str
     k.reduceOp === "max"
       ? `${acc} = (${result} > ${acc} || ${result} !== ${result}) ? ${result} : ${acc};`
       : `${acc} += ${result};`;
-  const nOuter = k.loops.filter((l) => !l.reduce).length - (rowLoop === undefined ? 0 : 1);
+  const nOuter = outerOutputLoops(k, rowLoop);
   if (rowLoop !== undefined) {
     lines.push(`const acc = new Float64Array(${k.loops[rowLoop].extent});`);
   }
   const open = (p: number) => {
-    const l = order[p];
-    lines.push(
-      `for (let ${loopName(l)} = 0; ${loopName(l)} < ${k.loops[l].extent}; ${loopName(l)}++) {`,
-    );
+    const i = loopName(order[p]);
+    const [from, to] = p === 0 && nOuter > 0 ? ["start", "end"] : ["0", k.loops[order[p]].extent];
+    lines.push(`for (let ${i} = ${from}; ${i} < ${to}; ${i}++) {`);
   };
   lines.push(...atDepth[0]);
   for (let p = 0; p < nLoops; p++) {
