@@ -47,4 +47,6 @@ if (import.meta.main) {
       );
     }
   }
+  // A peer's runtime keeps the event loop alive after its last run: end once the table is out.
+  Deno.exit(0);
 }
