@@ -1,3 +1,4 @@
+import fc from "fast-check";
 /**
  * Shared helpers of the core tests: everything runs on the reference interpreter explicitly, so
  * the tests do not depend on which backend is the default.
@@ -50,3 +51,13 @@ export function indices(shape: readonly number[]): number[][] {
 
 /** fast-check settings shared by the core tests: few runs, fixed budget, reproducible seeds. */
 export const RUNS = { numRuns: 25 } as const;
+
+/** Each tensor of `tensors` with a random permutation of its axes. */
+export function withPermutation(tensors: Arbitrary<Tensor>): Arbitrary<[Tensor, number[]]> {
+  return tensors.chain((x) =>
+    fc.tuple(
+      fc.constant(x),
+      fc.shuffledSubarray(x.shape.map((_, i) => i), { minLength: x.ndim, maxLength: x.ndim }),
+    )
+  );
+}

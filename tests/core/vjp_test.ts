@@ -11,7 +11,7 @@ import { strict as assert } from "node:assert";
 import { gradients, VJP_RULES } from "../../mod.ts";
 import { Tensor } from "../../mod.ts";
 import { broadcastableShapes, gradcheck, shape } from "../../testing/mod.ts";
-import { BACKEND, f64, RUNS, t64, values } from "./helpers.ts";
+import { BACKEND, f64, RUNS, t64, values, withPermutation } from "./helpers.ts";
 
 const small = shape({ minRank: 0, maxRank: 3, maxExtent: 3 });
 
@@ -176,15 +176,7 @@ Deno.test("vjp: movement ops", async (t) => {
   await t.step("permute", () =>
     fc.assert(
       fc.asyncProperty(
-        tensors.chain((x) =>
-          fc.tuple(
-            fc.constant(x),
-            fc.shuffledSubarray(x.shape.map((_, i) => i), {
-              minLength: x.ndim,
-              maxLength: x.ndim,
-            }),
-          )
-        ),
+        withPermutation(tensors),
         ([x, perm]) => gradcheck((x) => x.permute(...perm), [x]),
       ),
       RUNS,
