@@ -19,6 +19,7 @@
 
 import { defaultBackend } from "./devices.ts";
 import { allocArray, type DType, isFloat, type TypedArray } from "./dtype.ts";
+import { markComposite } from "./composite.ts";
 import * as ir from "./ir.ts";
 import type { Node } from "./ir.ts";
 import { formatGraph } from "./print.ts";
@@ -398,7 +399,7 @@ export class Tensor {
   /** `this - other`. */
   sub(other: Tensor | number): Tensor {
     const [a, b] = this.#operands("sub", other);
-    return this.#wrap(ir.binary("add", a, ir.unary("neg", b)));
+    return this.#wrap(markComposite(ir.binary("add", a, ir.unary("neg", b)), "sub", [a, b], {}));
   }
 
   /** `this · other`. */
@@ -409,7 +410,7 @@ export class Tensor {
   /** `this / other`. */
   div(other: Tensor | number): Tensor {
     const [a, b] = this.#operands("div", other);
-    return this.#wrap(ir.binary("mul", a, ir.unary("recip", b)));
+    return this.#wrap(markComposite(ir.binary("mul", a, ir.unary("recip", b)), "div", [a, b], {}));
   }
 
   /** Elementwise maximum (ties split the gradient evenly). */
@@ -498,7 +499,9 @@ export class Tensor {
 
   /** `max(x, 0)`, with gradient 0 at 0 as in PyTorch. */
   relu(): Tensor {
-    return Tensor.where(this.gt(0), this, 0);
+    const out = Tensor.where(this.gt(0), this, 0);
+    if (isFloat(this.dtype)) markComposite(out.node, "relu", [this.node], {});
+    return out;
   }
 
   /** `x · x`. */
@@ -641,7 +644,12 @@ export class Tensor {
   /** Mean over `axes` (default: all). */
   mean(axes?: number | readonly number[], opts: ReduceOptions = {}): Tensor {
     const count = this.#count("mean", axes);
-    return this.sum(axes, opts).div(count);
+    const out = this.sum(axes, opts).div(count);
+    if (isFloat(this.dtype)) {
+      const ax = normalizeAxes("mean", axes, this.ndim);
+      markComposite(out.node, "mean", [this.node], { axes: ax, keepdims: !!opts.keepdims });
+    }
+    return out;
   }
 
   #count(op: string, axes?: number | readonly number[]): number {
@@ -708,12 +716,18 @@ export class Tensor {
   /** Softmax along `axis` (default last). */
   softmax(axis = -1): Tensor {
     const e = this.sub(this.max(axis, { keepdims: true }).detach()).exp();
-    return e.div(e.sum(axis, { keepdims: true }));
+    const out = e.div(e.sum(axis, { keepdims: true }));
+    const [a] = normalizeAxes("softmax", axis, this.ndim);
+    if (isFloat(this.dtype)) markComposite(out.node, "softmax", [this.node], { axis: a });
+    return out;
   }
 
   /** Log-softmax along `axis` (default last). */
   logSoftmax(axis = -1): Tensor {
-    return this.sub(this.logsumexp(axis, { keepdims: true }));
+    const out = this.sub(this.logsumexp(axis, { keepdims: true }));
+    const [a] = normalizeAxes("logSoftmax", axis, this.ndim);
+    if (isFloat(this.dtype)) markComposite(out.node, "log_softmax", [this.node], { axis: a });
+    return out;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -868,7 +882,9 @@ export class Tensor {
       ir.pad(ir.constNode(1, this.shape, "bool"), pads),
       this.backend,
     );
-    return Tensor.where(inside, padded, value);
+    const out = Tensor.where(inside, padded, value);
+    if (isFloat(this.dtype)) markComposite(out.node, "pad", [this.node], { pads, value });
+    return out;
   }
 
   /** Joins tensors along `axis`. */
@@ -905,6 +921,9 @@ export class Tensor {
       // The padded pieces are zero (false) outside their own range, so adding them (or, for
       // bool, which has no add, taking their logical or) joins them.
       out = out === undefined ? p : p.dtype === "bool" ? Tensor.where(p, p, out) : out.add(p);
+    }
+    if (tensors.every((t) => t.dtype === first.dtype)) {
+      markComposite(out!.node, "concat", tensors.map((t) => t.node), { axis: a });
     }
     return out!;
   }
@@ -944,6 +963,9 @@ export class Tensor {
     let out = prod.sum(-1);
     if (this.ndim === 1) out = out.squeeze(-2);
     if (other.ndim === 1) out = out.squeeze(-1);
+    if (this.dtype === other.dtype && isFloat(this.dtype)) {
+      markComposite(out.node, "matmul", [this.node, other.node], {});
+    }
     return out;
   }
 
@@ -1066,6 +1088,10 @@ export class Tensor {
     if (opts.bias !== undefined) {
       out = out.add(opts.bias.reshape([1, cout, 1, 1]));
     }
+    if ([weight, opts.bias ?? this].every((t) => t.dtype === this.dtype) && isFloat(this.dtype)) {
+      const inputs = [this.node, weight.node, opts.bias?.node ?? null];
+      markComposite(out.node, "conv2d", inputs, { stride, padding, dilation, groups });
+    }
     return out;
   }
 
@@ -1099,7 +1125,8 @@ export class Tensor {
     kernel: number | readonly [number, number],
     opts: Pool2dOptions = {},
   ): Tensor {
-    return this.#poolWindows("avgPool2d", kernel, opts, 0).mean([-2, -1]);
+    const out = this.#poolWindows("avgPool2d", kernel, opts, 0).mean([-2, -1]);
+    return this.#markPool(out, "avg_pool2d", kernel, opts);
   }
 
   /** Max pooling over the last two axes (padding never wins). */
@@ -1107,10 +1134,30 @@ export class Tensor {
     kernel: number | readonly [number, number],
     opts: Pool2dOptions = {},
   ): Tensor {
-    return this.#poolWindows("maxPool2d", kernel, opts, -Infinity).max([
+    const out = this.#poolWindows("maxPool2d", kernel, opts, -Infinity).max([
       -2,
       -1,
     ]);
+    return this.#markPool(out, "max_pool2d", kernel, opts);
+  }
+
+  /** Records a rank-4 pooling as a composite (exporters have it as one operator). */
+  #markPool(
+    out: Tensor,
+    op: "avg_pool2d" | "max_pool2d",
+    kernel: number | readonly [number, number],
+    opts: Pool2dOptions,
+  ): Tensor {
+    if (this.ndim === 4 && isFloat(this.dtype)) {
+      const k = pair(kernel, "kernel", op);
+      markComposite(out.node, op, [this.node], {
+        kernel: k,
+        stride: pair(opts.stride ?? k, "stride", op),
+        padding: pair(opts.padding ?? 0, "padding", op),
+        dilation: pair(opts.dilation ?? 1, "dilation", op),
+      });
+    }
+    return out;
   }
 
   // ------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { fmtShape, type Tensor } from "../_deps.ts";
+import { fmtShape, markComposite, type Tensor } from "../_deps.ts";
 
 /** Options of {@link batchNorm}. */
 export interface BatchNormOptions {
@@ -110,6 +110,11 @@ export function batchNorm(x: Tensor, opts: BatchNormOptions = {}): BatchNormResu
   let y = x.sub(mean).mul(variance.add(eps).rsqrt());
   if (opts.weight) y = y.mul(perChannel(opts.weight, x.ndim));
   if (opts.bias) y = y.add(perChannel(opts.bias, x.ndim));
+  const channelwise = [opts.weight, opts.bias].every((t) => !t || t.ndim === 1);
+  if (!useBatchStats && channelwise) {
+    const inputs = [x, opts.weight, opts.bias, runningMean, runningVar].map((t) => t?.node ?? null);
+    markComposite(y.node, "batch_norm", inputs, { eps });
+  }
   return { y, runningMean: newMean, runningVar: newVar };
 }
 

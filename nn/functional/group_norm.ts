@@ -4,7 +4,7 @@
  * @module
  */
 
-import { fmtShape, type Tensor } from "../_deps.ts";
+import { fmtShape, markComposite, type Tensor } from "../_deps.ts";
 import { perChannel } from "./batch_norm.ts";
 
 /** Options of {@link groupNorm}. */
@@ -43,5 +43,9 @@ export function groupNorm(x: Tensor, numGroups: number, opts: GroupNormOptions =
   let y = grouped.sub(mean).mul(variance.add(eps).rsqrt()).reshape(x.shape);
   if (opts.weight) y = y.mul(perChannel(opts.weight, x.ndim));
   if (opts.bias) y = y.add(perChannel(opts.bias, x.ndim));
+  if ([opts.weight, opts.bias].every((t) => !t || t.ndim === 1)) {
+    const inputs = [x, opts.weight, opts.bias].map((t) => t?.node ?? null);
+    markComposite(y.node, "group_norm", inputs, { groups: numGroups, eps });
+  }
   return y;
 }

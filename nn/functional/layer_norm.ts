@@ -4,7 +4,7 @@
  * @module
  */
 
-import { fmtShape, type Tensor } from "../_deps.ts";
+import { fmtShape, markComposite, type Tensor } from "../_deps.ts";
 
 /** Options of {@link layerNorm}. */
 export interface LayerNormOptions {
@@ -46,5 +46,12 @@ export function layerNorm(
   let y = x.sub(mean).mul(variance.add(eps).rsqrt());
   if (opts.weight) y = y.mul(opts.weight);
   if (opts.bias) y = y.add(opts.bias);
+  const exact = [opts.weight, opts.bias].every((t) =>
+    !t || t.shape.join(",") === normalizedShape.join(",")
+  );
+  if (exact) {
+    const inputs = [x, opts.weight, opts.bias].map((t) => t?.node ?? null);
+    markComposite(y.node, "layer_norm", inputs, { axes: k, eps });
+  }
   return y;
 }

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { fmtShape, type Tensor } from "../_deps.ts";
+import { fmtShape, markComposite, type Tensor } from "../_deps.ts";
 
 /**
  * `x · weightᵀ + bias` over the last axis of `x`, as PyTorch's `F.linear`: weight
@@ -26,5 +26,9 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
     );
   }
   const y = x.matmul(weight.transpose());
-  return bias ? y.add(bias) : y;
+  const out = bias ? y.add(bias) : y;
+  if (x.ndim === 2 && [weight, bias ?? x].every((t) => t.dtype === x.dtype)) {
+    markComposite(out.node, "linear", [x.node, weight.node, bias?.node ?? null], {});
+  }
+  return out;
 }
