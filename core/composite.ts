@@ -82,6 +82,9 @@ export interface CompositeInfo<K extends CompositeOp = CompositeOp> {
 
 // Values refer only to the key's own ancestors, so the table keeps nothing alive by itself.
 const table = new WeakMap<Node, CompositeInfo>();
+// Composites whose result is a reshape, by the reshaped node. The IR folds a reshape of a
+// reshape into one, so a later flatten of such a result skips the recorded node; this finds it.
+const reshapes = new WeakMap<Node, Set<Node>>();
 
 /** Records that `out` is the result of composite `op` over `inputs`; returns `out`. */
 export function markComposite<K extends CompositeOp>(
@@ -94,7 +97,19 @@ export function markComposite<K extends CompositeOp>(
   // its own: describing the operand as the composite would loop.
   if (inputs.includes(out)) return out;
   table.set(out, Object.freeze({ op, inputs: Object.freeze([...inputs]), attrs }));
+  if (out.op === "reshape") {
+    const under = out.inputs[0];
+    reshapes.set(under, (reshapes.get(under) ?? new Set()).add(out));
+  }
   return out;
+}
+
+/**
+ * The recorded composite results that are reshapes of `n`: a reshape of `n` equals a reshape of
+ * any of them, which the IR's folding of reshape chains hides.
+ */
+export function compositeReshapesOf(n: Node): readonly Node[] {
+  return [...(reshapes.get(n) ?? [])];
 }
 
 /** The composite that built `n`, if one was recorded. */

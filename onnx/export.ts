@@ -9,7 +9,8 @@ import { isRealized } from "../core/realize.ts";
 import type { Node } from "../core/ir.ts";
 import { Tensor } from "../core/tensor.ts";
 import { Module } from "../nn/module.ts";
-import { IR_VERSION, Lowering, OPSET } from "./lower.ts";
+import { Lowering } from "./lower.ts";
+import { IR_VERSION, OPSET } from "./opset.ts";
 import { encodeModel, type NodeProto, type TensorProto, tensorProto, valueInfo } from "./proto.ts";
 
 /** What {@link exportOnnx} exports: a function of tensors, or a module in evaluation mode. */
@@ -172,7 +173,7 @@ function renameOutputs(
     const src = n.input![0];
     const p = producer.get(src);
     if (
-      p === undefined || p.opType === "Identity" || uses.get(src) !== 1 || inputs.has(src) ||
+      p === undefined || uses.get(src) !== 1 || inputs.has(src) ||
       weights.has(src)
     ) continue;
     p.output = [n.output![0]];

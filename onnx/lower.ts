@@ -6,9 +6,10 @@
  * @module
  */
 
-import { type CompositeInfo, compositeOf } from "../core/composite.ts";
+import { type CompositeInfo, compositeOf, compositeReshapesOf } from "../core/composite.ts";
 import { isFloat } from "../core/dtype.ts";
 import type { Node, OpAttrs } from "../core/ir.ts";
+import { OPSET } from "./opset.ts";
 import {
   type AttrValue,
   type ElemType,
@@ -18,11 +19,6 @@ import {
   type TensorProto,
   tensorProto,
 } from "./proto.ts";
-
-/** The operator set version of the default domain that the exporter writes. */
-export const OPSET = 21;
-/** The ONNX IR version that opset 21 requires. */
-export const IR_VERSION = 10;
 
 const UNARY: Record<string, string> = {
   neg: "Neg",
@@ -181,7 +177,7 @@ export class Lowering {
         return this.#elementwise("Where", n.inputs, n);
       case "cast":
         return this.emit("Cast", [this.value(x)], {
-          to: elemTypeCode(n.dtype, `cast to ${n.dtype}`),
+          to: elemTypeCode(n.dtype, "the result of cast"),
         });
       case "reduce_sum":
       case "reduce_max": {
@@ -189,14 +185,23 @@ export class Lowering {
         const op = n.op === "reduce_sum" ? "ReduceSum" : "ReduceMax";
         return this.emit(op, [this.value(x), this.#ints(axes)], { keepdims: 1 });
       }
-      case "reshape":
-        return this.emit("Reshape", [this.value(x), this.#ints(n.shape)]);
+      case "reshape": {
+        // A flatten of a pooled (or otherwise reshaped) composite result folds into one reshape
+        // of the composite's insides: reshape that result instead of decomposing the composite.
+        const via = compositeReshapesOf(x).find((t) =>
+          t !== n && compositeFits(compositeOf(t)!, t)
+        );
+        return this.emit("Reshape", [this.value(via ?? x), this.#ints(n.shape)]);
+      }
       case "permute":
         return this.emit("Transpose", [this.value(x)], {
           perm: (n.attrs as OpAttrs["permute"]).perm,
         });
-      case "expand":
-        return this.emit("Expand", [this.value(x), this.#ints(n.shape)]);
+      case "expand": {
+        // ONNX's Expand aligns axes from the right, so the IR's lifting reshape can go.
+        const src = unbroadcast(n);
+        return this.emit("Expand", [this.#operand(src), this.#ints(n.shape)]);
+      }
       case "pad": {
         const pads = (n.attrs as OpAttrs["pad"]).pads;
         return this.emit("Pad", [

@@ -19,4 +19,4 @@
 
 export { exportOnnx, saveOnnx } from "./export.ts";
 export type { OnnxExportable, OnnxExportOptions } from "./export.ts";
-export { IR_VERSION, OPSET } from "./lower.ts";
+export { IR_VERSION, OPSET } from "./opset.ts";

@@ -8,6 +8,7 @@
 
 import onnxProto from "onnx-proto";
 import type { DType } from "../core/dtype.ts";
+import { OPSET } from "./opset.ts";
 
 const { onnx } = onnxProto;
 
@@ -37,7 +38,8 @@ export function elemTypeCode(dtype: ElemType, what: string): number {
       return DataType.INT64;
     default:
       throw new Error(
-        `exportOnnx: ${what} has dtype ${dtype}, which has no ONNX element type here`,
+        `exportOnnx: ${what} has dtype ${dtype}, which has no ONNX element type in this ` +
+          `exporter (opset ${OPSET}); expected float32, float64 or bool`,
       );
   }
 }

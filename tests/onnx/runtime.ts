@@ -12,7 +12,7 @@
 
 import onnxProto from "onnx-proto";
 import * as ort from "onnxruntime-web";
-import { Tensor } from "../../mod.ts";
+import type { Tensor } from "../../mod.ts";
 import { assertClose } from "../../testing/mod.ts";
 
 ort.env.wasm.numThreads = 1;
