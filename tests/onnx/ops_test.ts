@@ -4,7 +4,7 @@
 // order in reductions and convolutions, and fused normalizations differ from ours by a few ulps
 // (about 1e-7 relative); 1e-5 leaves room for sums of a few hundred terms and nothing more.
 
-import { deepStrictEqual, ok } from "node:assert/strict";
+import { deepStrictEqual } from "node:assert/strict";
 import { Tensor } from "../../mod.ts";
 import { batchNorm, groupNorm, layerNorm, linear } from "../../nn/mod.ts";
 import { exportOnnx } from "../../onnx/mod.ts";
