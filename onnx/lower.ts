@@ -327,8 +327,10 @@ export class Lowering {
 /**
  * Whether the ONNX operator of a recorded composite computes exactly `n`: operands of the
  * output's float dtype (a composite over mixed dtypes casts inside, and ONNX's operators do not).
+ * Otherwise `n` is lowered as its primitive.
  */
 function compositeFits(info: CompositeInfo, n: Node): boolean {
   if (!isFloat(n.dtype)) return false;
-  return info.inputs.every((m) => m === null || m.dtype === n.dtype);
+  // Operands older than the node: lowering through composites then always reaches leaves.
+  return info.inputs.every((m) => m === null || (m.dtype === n.dtype && m.id < n.id));
 }

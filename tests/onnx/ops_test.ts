@@ -8,7 +8,7 @@ import { deepStrictEqual } from "node:assert/strict";
 import { Tensor } from "../../mod.ts";
 import { batchNorm, groupNorm, layerNorm, linear } from "../../nn/mod.ts";
 import { exportOnnx } from "../../onnx/mod.ts";
-import { assertRuntimeMatches, opTypes } from "./runtime.ts";
+import { assertRuntimeMatches, opTypes, ortValues, runOnnx } from "./runtime.ts";
 
 interface OpCase {
   /** The ONNX operators the model must consist of (in this order, nothing else). */
@@ -22,6 +22,9 @@ const randn = (shape: number[], seed: number, dtype: "float32" | "float64" = "fl
 const positive = (shape: number[], seed: number) => Tensor.rand(shape, { seed, low: 0.1, high: 3 });
 // Values with ties, zeros, ±Infinity and NaN, where the op is defined for them.
 const edgy = () => Tensor.from([[0, -0, 1, -1, 2, 2], [Infinity, -Infinity, 0.5, -3, 1e-8, 7]]);
+
+// NaN in every position class: both runtimes propagate it through these operators alike.
+const withNaN = () => Tensor.from([[NaN, 1, -2, 3], [0.5, NaN, NaN, -1]]);
 
 const W = randn([4, 3, 3, 3], 11);
 const W_GROUPED = randn([4, 1, 3, 3], 12);
@@ -114,6 +117,14 @@ const CASES: Record<string, OpCase> = {
     inputs: () => [randn([2, 3], 21)],
   },
 
+  "Exp (NaN)": { ops: ["Exp"], f: (x) => x.exp(), inputs: () => [withNaN()] },
+  "Sigmoid (NaN)": { ops: ["Sigmoid"], f: (x) => x.sigmoid(), inputs: () => [withNaN()] },
+  "Max (NaN)": {
+    ops: ["Max"],
+    f: (x, y) => x.maximum(y),
+    inputs: () => [withNaN(), edgy().slice([null, [0, 4]])],
+  },
+  "Less (NaN)": { ops: ["Less"], f: (x) => x.lt(1), inputs: () => [withNaN()] },
   // Composites that ONNX has as operators.
   Sub: {
     ops: ["Sub"],
@@ -240,3 +251,19 @@ for (const [name, c] of Object.entries(CASES)) {
     await assertRuntimeMatches(bytes, inputs, [c.f(...inputs)], 1e-5, name);
   });
 }
+
+Deno.test("ONNX NaN: where ONNX Runtime and our CPU backend differ, as stated", async () => {
+  // Our relu is where(x > 0, x, 0), and NaN > 0 is false; ONNX's Relu is max(x, 0), which
+  // propagates NaN (as PyTorch's relu does). The exported operator is ONNX's, so it differs here.
+  const x = Tensor.from([NaN, -1, 0, 2]);
+  const relu = await exportOnnx((t: Tensor) => t.relu(), x);
+  deepStrictEqual(ortValues(Object.values(await runOnnx(relu, [x]))[0]), [NaN, 0, 0, 2]);
+  deepStrictEqual(Array.from(await x.relu().data()), [0, 0, 0, 2]);
+  // ONNX Runtime's ReduceMax returns NaN only where NaN comes first in the reduced row; our max
+  // (and MaxPool in both) propagates NaN from any position.
+  const rows = Tensor.from([[0.5, NaN, -1], [NaN, 1, 3]]);
+  const rowMax = (t: Tensor) => t.max(1, { keepdims: true });
+  const bytes = await exportOnnx(rowMax, rows);
+  deepStrictEqual(ortValues(Object.values(await runOnnx(bytes, [rows]))[0]), [0.5, NaN]);
+  deepStrictEqual(Array.from(await rowMax(rows).data()), [NaN, NaN]);
+});
