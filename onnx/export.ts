@@ -116,16 +116,21 @@ export async function exportOnnx(
   // Leaves read by the graph, in first-use order; their data is read once lowering is done.
   const weights: { name: string; tensor: Tensor }[] = [];
   const weightOf = new Map<Node, string>();
-  const lowering = new Lowering({
-    leaf(n) {
+  const lowering: Lowering = new Lowering({
+    leaf(n): string | undefined {
       const input = inputOf.get(n);
       if (input !== undefined) return input;
       const have = weightOf.get(n);
       if (have !== undefined) return have;
       const entry = named.get(n);
       if (entry === undefined && !isRealized(n)) return undefined;
-      const name = entry?.name ?? `weight_${weights.length}`;
-      lowering.reserve(name);
+      const name: string = entry?.name ?? lowering.freshName(`weight_${weights.length}`);
+      if (entry !== undefined && (inputNames.includes(name) || outputNames.includes(name))) {
+        throw new Error(
+          `exportOnnx: the state tensor ${JSON.stringify(name)} has the name of a graph input or ` +
+            `output; expected inputNames and outputNames that no state name uses`,
+        );
+      }
       weights.push({ name, tensor: entry?.tensor ?? new Tensor(n, outputs[0].backend) });
       weightOf.set(n, name);
       return name;

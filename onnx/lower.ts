@@ -97,6 +97,11 @@ export class Lowering {
     this.#used.add(name);
   }
 
+  /** A name not used yet, `base` if possible; reserved from now on. */
+  freshName(base: string): string {
+    return this.#fresh(base);
+  }
+
   #fresh(base: string): string {
     let name = base;
     while (this.#used.has(name)) name = `${base}_${this.#count++}`;

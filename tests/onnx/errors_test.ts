@@ -1,6 +1,6 @@
 // What exportOnnx refuses, and that each refusal names the op (or dtype) and the opset.
 
-import { rejects } from "node:assert/strict";
+import { deepStrictEqual, ok, rejects } from "node:assert/strict";
 import { Node, Tensor } from "../../mod.ts";
 import { BatchNorm2d, Linear } from "../../nn/mod.ts";
 import { exportOnnx, OPSET } from "../../onnx/mod.ts";
@@ -52,4 +52,31 @@ Deno.test("exportOnnx: bad inputs and names say what was expected", async () => 
     /example inputs input_0 and 1 are one tensor/,
   );
   await rejects(exportOnnx(() => [] as Tensor[], x), /must return a Tensor or a non-empty array/);
+});
+
+Deno.test("exportOnnx: a graph input named like a state tensor is refused", async () => {
+  const fc = new Linear(3, 2, { seed: 0 }).eval();
+  await rejects(
+    exportOnnx(fc, Tensor.ones([1, 3]), { inputNames: ["weight"] }),
+    /state tensor "weight" has the name of a graph input or output/,
+  );
+});
+
+Deno.test("exportOnnx: the exporter's module graph imports no ONNX runtime", async () => {
+  // ONNX Runtime is a test-only dependency: follow onnx/mod.ts's relative imports and collect
+  // every package it names.
+  const seen = new Set<string>(), packages = new Set<string>();
+  const visit = async (url: URL) => {
+    if (seen.has(url.href)) return;
+    seen.add(url.href);
+    const source = await Deno.readTextFile(url);
+    for (const [, spec] of source.matchAll(/(?:from|import)\s*\(?\s*"([^"]+)"/g)) {
+      if (spec.startsWith(".")) await visit(new URL(spec, url));
+      else packages.add(spec);
+    }
+  };
+  await visit(new URL("../../onnx/mod.ts", import.meta.url));
+  ok(seen.size > 20, `only ${seen.size} modules reached`);
+  ok(packages.has("onnx-proto"), `packages: ${[...packages]}`);
+  deepStrictEqual([...packages].filter((p) => p.includes("onnxruntime")), []);
 });
