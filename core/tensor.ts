@@ -883,7 +883,10 @@ export class Tensor {
       this.backend,
     );
     const out = Tensor.where(inside, padded, value);
-    if (isFloat(this.dtype)) markComposite(out.node, "pad", [this.node], { pads, value });
+    if (isFloat(this.dtype)) {
+      const copied = pads.map(([a, b]) => [a, b] as const);
+      markComposite(out.node, "pad", [this.node], { pads: copied, value });
+    }
     return out;
   }
 
