@@ -1,6 +1,6 @@
 /**
  * Function transforms over tensors: `grad`, `valueAndGrad`, `vjp`, the graph-level
- * `gradients`, and `customVjp` for composites.
+ * `gradients`, `customVjp` for composites, and forward mode: `jvp` and `linearize`.
  *
  * Arguments and results may be nested arrays and objects of tensors ("trees"); gradients come
  * back in the same structure.
@@ -19,6 +19,7 @@
 import { defineCustomVjp, vjpNodes } from "./autodiff.ts";
 import { isFloat } from "./dtype.ts";
 import * as ir from "./ir.ts";
+import { jvpNodes, materialize } from "./jvp.ts";
 import { fmtShape, shapesEqual } from "./shape.ts";
 import { Tensor } from "./tensor.ts";
 
@@ -233,4 +234,144 @@ export function customVjp<A extends Tensor[]>(
     });
     return out;
   };
+}
+
+/** Tangent leaves paired with `primal`'s leaves; `null` (anywhere in the tree) is a zero. */
+function tangentLeaves(
+  op: string,
+  primal: Tree,
+  tangent: Tree | null,
+  path: string,
+): (Tensor | null)[] {
+  if (tangent === null) return treeLeaves(primal, op, path).map(() => null);
+  if (primal instanceof Tensor) {
+    if (!(tangent instanceof Tensor)) {
+      throw new Error(`${op}: the tangent of ${path} is not a tensor; expected one or null`);
+    }
+    requireFloat(op, tangent, `the tangent of ${path}`);
+    if (!shapesEqual(tangent.shape, primal.shape)) {
+      throw new Error(
+        `${op}: the tangent of ${path} has shape ${fmtShape(tangent.shape)}; expected ${
+          fmtShape(primal.shape)
+        } like its primal`,
+      );
+    }
+    return [tangent];
+  }
+  if (Array.isArray(primal)) {
+    if (!Array.isArray(tangent) || tangent.length !== primal.length) {
+      throw new Error(
+        `${op}: the tangent of ${path} is not an array of ${primal.length}; expected the ` +
+          `primal's structure`,
+      );
+    }
+    return primal.flatMap((p, i) =>
+      tangentLeaves(op, p, (tangent as readonly (Tree | null)[])[i], `${path}[${i}]`)
+    );
+  }
+  const t = tangent as { readonly [key: string]: Tree | null };
+  if (tangent instanceof Tensor || Array.isArray(tangent) || typeof tangent !== "object") {
+    throw new Error(`${op}: the tangent of ${path} is not an object; expected the primal's keys`);
+  }
+  return Object.entries(primal).flatMap(([k, p]) => {
+    if (!(k in t)) {
+      throw new Error(`${op}: the tangent of ${path} has no key ${JSON.stringify(k)}`);
+    }
+    return tangentLeaves(op, p as Tree, t[k], `${path}.${k}`);
+  });
+}
+
+/** Output tangents of `out` (a tree of `f`'s outputs) for primal and tangent leaves. */
+function pushforward<R extends Tree>(
+  op: string,
+  out: R,
+  primals: readonly Tensor[],
+  tangents: readonly (Tensor | null)[],
+): R {
+  const outLeaves = treeLeaves(out, op, "output");
+  outLeaves.forEach((o, i) => requireFloat(op, o, `output leaf ${i}`));
+  const live = primals.flatMap((p, i) => (tangents[i] === null ? [] : [i]));
+  const ts = jvpNodes(
+    outLeaves.map((o) => o.node),
+    live.map((i) => primals[i].node),
+    live.map((i) => tangents[i]!.node),
+  );
+  return treeUnflatten(
+    out,
+    ts.map((t, i) => new Tensor(materialize(t, outLeaves[i].node), outLeaves[i].backend)),
+  );
+}
+
+/**
+ * Forward mode: evaluates `f(...primals)` and the Jacobian-vector product at `tangents`,
+ * returning `[outputs, outputTangents]` (both shaped like `f`'s result). `tangents` has the
+ * structure of `primals`; `null` in place of a tensor or a subtree is a zero tangent, which
+ * costs nothing. Both results are lazy graphs: `jvp` of `grad` and `grad` of `jvp` work.
+ *
+ * Tangents follow tensors, as gradients do: a primal that `f` also reads through a closure
+ * moves along its tangent there too. Custom-VJP composites are differentiated through the
+ * primitives that compute them; `detach` has a zero tangent.
+ *
+ * @example The directional derivative of sin(x)·y
+ * ```ts
+ * import { jvp, Tensor } from "@symgrad/symgrad";
+ * const f = (x: Tensor, y: Tensor) => x.sin().mul(y);
+ * const x = Tensor.from([0, 1]), y = Tensor.from([2, 3]);
+ * const [out, dout] = jvp(f, [x, y], [Tensor.from([1, 1]), null]);
+ * console.log(await out.data(), await dout.data()); // sin(x)·y, cos(x)·y
+ * ```
+ */
+export function jvp<A extends Tree[], R extends Tree>(
+  f: (...args: A) => R,
+  primals: A,
+  tangents: { readonly [K in keyof A]: A[K] | null },
+): [R, R] {
+  if (!Array.isArray(primals) || !Array.isArray(tangents)) {
+    throw new Error("jvp: primals and tangents must be arrays (one entry per argument of f)");
+  }
+  if (tangents.length !== primals.length) {
+    throw new Error(
+      `jvp: ${tangents.length} tangents for ${primals.length} primals; expected one per argument`,
+    );
+  }
+  const leaves = primals.flatMap((p, i) => treeLeaves(p, "jvp", `argument ${i}`));
+  const tLeaves = primals.flatMap((p, i) =>
+    tangentLeaves("jvp", p, tangents[i] as Tree | null, `argument ${i}`)
+  );
+  const out = f(...primals);
+  return [out, pushforward("jvp", out, leaves, tLeaves)];
+}
+
+/**
+ * Evaluates `f(...primals)` and returns it with its linearization: `fLin(...tangents)` is the
+ * Jacobian-vector product at the primals (tangents shaped like the primals, `null` for zero).
+ * The outputs are built once; each `fLin` call adds only tangent nodes, which reuse the primal
+ * graph (shared subgraphs compute once when realized together).
+ *
+ * @example
+ * ```ts
+ * import { linearize, Tensor } from "@symgrad/symgrad";
+ * const [y, fLin] = linearize((x: Tensor) => x.mul(x).sum(), Tensor.from([1, 2]));
+ * console.log(await y.item(), await fLin(Tensor.from([1, 0])).item()); // 5 2
+ * ```
+ */
+export function linearize<A extends Tree[], R extends Tree>(
+  f: (...args: A) => R,
+  ...primals: A
+): [R, (...tangents: { readonly [K in keyof A]: A[K] | null }) => R] {
+  const leaves = primals.flatMap((p, i) => treeLeaves(p, "linearize", `argument ${i}`));
+  const out = f(...primals);
+  const fLin = (...tangents: { readonly [K in keyof A]: A[K] | null }): R => {
+    if (tangents.length !== primals.length) {
+      throw new Error(
+        `linearize: ${tangents.length} tangents for ${primals.length} primals; expected one ` +
+          `per argument`,
+      );
+    }
+    const tLeaves = primals.flatMap((p, i) =>
+      tangentLeaves("linearize", p, tangents[i] as Tree | null, `argument ${i}`)
+    );
+    return pushforward("linearize", out, leaves, tLeaves);
+  };
+  return [out, fLin];
 }
