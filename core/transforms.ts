@@ -236,11 +236,21 @@ export function customVjp<A extends Tensor[]>(
   };
 }
 
+/**
+ * A tangent for a tree of primals: the same structure, where `null` in place of any tensor or
+ * subtree stands for a zero tangent.
+ */
+export type TangentTree =
+  | Tensor
+  | null
+  | readonly TangentTree[]
+  | { readonly [key: string]: TangentTree };
+
 /** Tangent leaves paired with `primal`'s leaves; `null` (anywhere in the tree) is a zero. */
 function tangentLeaves(
   op: string,
   primal: Tree,
-  tangent: Tree | null,
+  tangent: TangentTree,
   path: string,
 ): (Tensor | null)[] {
   if (tangent === null) return treeLeaves(primal, op, path).map(() => null);
@@ -266,10 +276,10 @@ function tangentLeaves(
       );
     }
     return primal.flatMap((p, i) =>
-      tangentLeaves(op, p, (tangent as readonly (Tree | null)[])[i], `${path}[${i}]`)
+      tangentLeaves(op, p, (tangent as readonly TangentTree[])[i], `${path}[${i}]`)
     );
   }
-  const t = tangent as { readonly [key: string]: Tree | null };
+  const t = tangent as { readonly [key: string]: TangentTree };
   if (tangent instanceof Tensor || Array.isArray(tangent) || typeof tangent !== "object") {
     throw new Error(`${op}: the tangent of ${path} is not an object; expected the primal's keys`);
   }
@@ -324,7 +334,7 @@ function pushforward<R extends Tree>(
 export function jvp<A extends Tree[], R extends Tree>(
   f: (...args: A) => R,
   primals: A,
-  tangents: { readonly [K in keyof A]: A[K] | null },
+  tangents: readonly TangentTree[],
 ): [R, R] {
   if (!Array.isArray(primals) || !Array.isArray(tangents)) {
     throw new Error("jvp: primals and tangents must be arrays (one entry per argument of f)");
@@ -335,9 +345,7 @@ export function jvp<A extends Tree[], R extends Tree>(
     );
   }
   const leaves = primals.flatMap((p, i) => treeLeaves(p, "jvp", `argument ${i}`));
-  const tLeaves = primals.flatMap((p, i) =>
-    tangentLeaves("jvp", p, tangents[i] as Tree | null, `argument ${i}`)
-  );
+  const tLeaves = primals.flatMap((p, i) => tangentLeaves("jvp", p, tangents[i], `argument ${i}`));
   const out = f(...primals);
   return [out, pushforward("jvp", out, leaves, tLeaves)];
 }
@@ -358,10 +366,10 @@ export function jvp<A extends Tree[], R extends Tree>(
 export function linearize<A extends Tree[], R extends Tree>(
   f: (...args: A) => R,
   ...primals: A
-): [R, (...tangents: { readonly [K in keyof A]: A[K] | null }) => R] {
+): [R, (...tangents: readonly TangentTree[]) => R] {
   const leaves = primals.flatMap((p, i) => treeLeaves(p, "linearize", `argument ${i}`));
   const out = f(...primals);
-  const fLin = (...tangents: { readonly [K in keyof A]: A[K] | null }): R => {
+  const fLin = (...tangents: readonly TangentTree[]): R => {
     if (tangents.length !== primals.length) {
       throw new Error(
         `linearize: ${tangents.length} tangents for ${primals.length} primals; expected one ` +
@@ -369,7 +377,7 @@ export function linearize<A extends Tree[], R extends Tree>(
       );
     }
     const tLeaves = primals.flatMap((p, i) =>
-      tangentLeaves("linearize", p, tangents[i] as Tree | null, `argument ${i}`)
+      tangentLeaves("linearize", p, tangents[i], `argument ${i}`)
     );
     return pushforward("linearize", out, leaves, tLeaves);
   };
