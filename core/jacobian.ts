@@ -17,7 +17,15 @@ import * as ir from "./ir.ts";
 import type { Node } from "./ir.ts";
 import { jvpNodes, materialize } from "./jvp.ts";
 import { Tensor } from "./tensor.ts";
-import { gradients, type GradOptions, type Tree, treeLeaves, treeUnflatten } from "./transforms.ts";
+import { substitute } from "./rewrite.ts";
+import {
+  gradients,
+  type GradOptions,
+  traceArgs,
+  type Tree,
+  treeLeaves,
+  treeUnflatten,
+} from "./transforms.ts";
 import { vmap } from "./vmap.ts";
 
 /**
@@ -57,7 +65,7 @@ function selectArgs(op: string, args: readonly unknown[], argnums: number | read
       throw new Error(`${op}: input leaf ${i} has dtype ${x.dtype}; expected float32 or float64`);
     }
   });
-  return { trees, leaves };
+  return { nums, trees, leaves };
 }
 
 /** Rebuilds the `argnums` structure (like `grad`'s result) from blocks in leaf order. */
@@ -87,6 +95,36 @@ function mapOutput(out: Tree, perLeaf: (i: number) => unknown): unknown {
   return build(out);
 }
 
+/**
+ * Traces `f` on stand-ins for its arguments (see `traceArgs`), lets `blocks` build the block
+ * `[j][i]` of output leaf `j` and differentiated input leaf `i`, maps the stand-ins back and
+ * arranges the blocks as the result of `f` with `argnums`-shaped trees at its leaves.
+ */
+function jacobianOf(
+  op: string,
+  // deno-lint-ignore no-explicit-any
+  f: (...args: any[]) => Tree,
+  args: readonly unknown[],
+  argnums: number | readonly number[],
+  blocks: (ys: Tensor[], xs: Tensor[]) => Tensor[][],
+): unknown {
+  const { nums, trees, leaves } = selectArgs(op, args, argnums);
+  const { traced, env } = traceArgs(op, trees);
+  const tracedArgs = [...args];
+  nums.forEach((k, j) => (tracedArgs[k] = traced[j]));
+  const xs = traced.flatMap((t) => treeLeaves(t));
+  const out = f(...tracedArgs);
+  const ys = floatOutputs(op, out);
+  const built = blocks(ys, xs);
+  const flat = built.flat();
+  const nodes = env.size === 0 ? flat.map((t) => t.node) : substitute(flat.map((t) => t.node), env);
+  let k = 0;
+  return mapOutput(out, (j) => {
+    const row = built[j].map((t) => new Tensor(nodes[k++], t.backend));
+    return argStructure(trees, leaves, row, argnums);
+  });
+}
+
 function floatOutputs(op: string, out: Tree): Tensor[] {
   const leaves = treeLeaves(out, op, "result");
   leaves.forEach((o, i) => {
@@ -113,18 +151,12 @@ export function jacrev<A extends [Tree, ...unknown[]], R extends Tree>(
   opts: GradOptions = {},
 ): (...args: A) => JacobianTree<R, A[0]> {
   const argnums = opts.argnums ?? 0;
-  return (...args: A) => {
-    const { trees, leaves } = selectArgs("jacrev", args, argnums);
-    const xs = leaves.flat();
-    const out = f(...args);
-    const ys = floatOutputs("jacrev", out);
-    return mapOutput(out, (j) => {
-      const y = ys[j];
-      const rows = vmap((ct: Tensor) => gradients(y, xs, ct))(basis(y));
-      const blocks = rows.map((r, i) => r.reshape([...y.shape, ...xs[i].shape]));
-      return argStructure(trees, leaves, blocks, argnums);
-    }) as JacobianTree<R, A[0]>;
-  };
+  return (...args: A) =>
+    jacobianOf("jacrev", f, args, argnums, (ys, xs) =>
+      ys.map((y) => {
+        const rows = vmap((ct: Tensor) => gradients(y, xs, ct))(basis(y));
+        return rows.map((r, i) => r.reshape([...y.shape, ...xs[i].shape]));
+      })) as JacobianTree<R, A[0]>;
 }
 
 /**
@@ -143,27 +175,21 @@ export function jacfwd<A extends [Tree, ...unknown[]], R extends Tree>(
   opts: GradOptions = {},
 ): (...args: A) => JacobianTree<R, A[0]> {
   const argnums = opts.argnums ?? 0;
-  return (...args: A) => {
-    const { trees, leaves } = selectArgs("jacfwd", args, argnums);
-    const xs = leaves.flat();
-    const out = f(...args);
-    const ys = floatOutputs("jacfwd", out);
-    const yNodes = ys.map((y) => y.node);
-    // cols[i][j]: d ys[j] / d xs[i], batched over the elements of xs[i] (the last axis).
-    const cols = xs.map((x) =>
-      vmap(
-        (t: Tensor) =>
-          jvpNodes(yNodes, [x.node], [t.node]).map((dy, j) =>
-            new Tensor(materialize(dy, yNodes[j]), ys[j].backend)
-          ),
-        { outAxes: -1 },
-      )(basis(x))
-    );
-    return mapOutput(out, (j) => {
-      const blocks = xs.map((x, i) => cols[i][j].reshape([...ys[j].shape, ...x.shape]));
-      return argStructure(trees, leaves, blocks, argnums);
+  return (...args: A) =>
+    jacobianOf("jacfwd", f, args, argnums, (ys, xs) => {
+      const yNodes = ys.map((y) => y.node);
+      // cols[i][j]: d ys[j] / d xs[i], batched over the elements of xs[i] (the last axis).
+      const cols = xs.map((x) =>
+        vmap(
+          (t: Tensor) =>
+            jvpNodes(yNodes, [x.node], [t.node]).map((dy, j) =>
+              new Tensor(materialize(dy, yNodes[j]), ys[j].backend)
+            ),
+          { outAxes: -1 },
+        )(basis(x))
+      );
+      return ys.map((y, j) => xs.map((x, i) => cols[i][j].reshape([...y.shape, ...x.shape])));
     }) as JacobianTree<R, A[0]>;
-  };
 }
 
 /**

@@ -20,6 +20,7 @@ import { defineCustomVjp, vjpNodes } from "./autodiff.ts";
 import { isFloat } from "./dtype.ts";
 import * as ir from "./ir.ts";
 import { jvpNodes, materialize } from "./jvp.ts";
+import { proxyLeaf, substitute } from "./rewrite.ts";
 import { fmtShape, shapesEqual } from "./shape.ts";
 import { Tensor } from "./tensor.ts";
 
@@ -291,25 +292,62 @@ function tangentLeaves(
   });
 }
 
-/** Output tangents of `out` (a tree of `f`'s outputs) for primal and tangent leaves. */
+/**
+ * `args` with each tensor leaf replaced by a stand-in to differentiate against. A buffer leaf
+ * (realized data) stands for itself, so reads of it through a closure are differentiated too,
+ * as `grad` does. Any other node — a lazy or realized intermediate, or a leaf passed twice — is
+ * replaced by a fresh proxy leaf (`env` maps it back), because the IR simplifies while it is
+ * built (`reshape` of a `reshape` is one `reshape`) and `f` could otherwise build a graph that
+ * never mentions the argument's node.
+ */
+export function traceArgs<A extends readonly Tree[]>(op: string, args: A) {
+  const leaves = args.flatMap((a, i) => treeLeaves(a, op, `argument ${i}`));
+  const message = `${op}: f read the data of an argument while it was traced; f must only ` +
+    `build tensor ops (read the results of ${op} instead)`;
+  const seen = new Set<ir.Node>();
+  const env = new Map<ir.Node, ir.Node>();
+  const proxies = leaves.map((l) => {
+    if (l.node.op === "buffer" && !seen.has(l.node)) {
+      seen.add(l.node);
+      return l;
+    }
+    const p = new Tensor(proxyLeaf(l.shape, l.node, message), l.backend);
+    env.set(p.node, l.node);
+    return p;
+  });
+  let offset = 0;
+  const traced = args.map((a) => {
+    const n = treeLeaves(a).length;
+    offset += n;
+    return treeUnflatten(a, proxies.slice(offset - n, offset));
+  }) as unknown as A;
+  return { leaves, proxies, traced, env };
+}
+
+/**
+ * Outputs and output tangents of `out`, traced on `proxies`, for tangents of the proxies, with
+ * the proxies then replaced by the primals (`env`).
+ */
 function pushforward<R extends Tree>(
   op: string,
   out: R,
-  primals: readonly Tensor[],
+  proxies: readonly Tensor[],
   tangents: readonly (Tensor | null)[],
-): R {
+  env: ReadonlyMap<ir.Node, ir.Node>,
+): [R, R] {
   const outLeaves = treeLeaves(out, op, "output");
   outLeaves.forEach((o, i) => requireFloat(op, o, `output leaf ${i}`));
-  const live = primals.flatMap((p, i) => (tangents[i] === null ? [] : [i]));
+  const live = proxies.flatMap((_, i) => (tangents[i] === null ? [] : [i]));
+  const ys = outLeaves.map((o) => o.node);
   const ts = jvpNodes(
-    outLeaves.map((o) => o.node),
-    live.map((i) => primals[i].node),
+    ys,
+    live.map((i) => proxies[i].node),
     live.map((i) => tangents[i]!.node),
-  );
-  return treeUnflatten(
-    out,
-    ts.map((t, i) => new Tensor(materialize(t, outLeaves[i].node), outLeaves[i].backend)),
-  );
+  ).map((t, i) => materialize(t, ys[i]));
+  const all = env.size === 0 ? [...ys, ...ts] : substitute([...ys, ...ts], env);
+  const wrap = (nodes: ir.Node[]) =>
+    treeUnflatten(out, nodes.map((n, i) => new Tensor(n, outLeaves[i].backend)));
+  return [wrap(all.slice(0, ys.length)), wrap(all.slice(ys.length))];
 }
 
 /**
@@ -318,9 +356,11 @@ function pushforward<R extends Tree>(
  * structure of `primals`; `null` in place of a tensor or a subtree is a zero tangent, which
  * costs nothing. Both results are lazy graphs: `jvp` of `grad` and `grad` of `jvp` work.
  *
- * Tangents follow tensors, as gradients do: a primal that `f` also reads through a closure
- * moves along its tangent there too. Custom-VJP composites are differentiated through the
- * primitives that compute them; `detach` has a zero tangent.
+ * Tangents follow tensors, as gradients do: a realized primal that `f` also reads through a
+ * closure moves along its tangent there too. A lazy primal (an intermediate) is traced through a
+ * fresh leaf and substituted back afterwards. Custom-VJP composites are differentiated through
+ * the primitives that compute them (their rule is a reverse-mode rule); `detach` has a zero
+ * tangent.
  *
  * @example The directional derivative of sin(x)·y
  * ```ts
@@ -344,17 +384,16 @@ export function jvp<A extends Tree[], R extends Tree>(
       `jvp: ${tangents.length} tangents for ${primals.length} primals; expected one per argument`,
     );
   }
-  const leaves = primals.flatMap((p, i) => treeLeaves(p, "jvp", `argument ${i}`));
   const tLeaves = primals.flatMap((p, i) => tangentLeaves("jvp", p, tangents[i], `argument ${i}`));
-  const out = f(...primals);
-  return [out, pushforward("jvp", out, leaves, tLeaves)];
+  const { proxies, traced, env } = traceArgs("jvp", primals);
+  return pushforward("jvp", f(...traced), proxies, tLeaves, env);
 }
 
 /**
  * Evaluates `f(...primals)` and returns it with its linearization: `fLin(...tangents)` is the
  * Jacobian-vector product at the primals (tangents shaped like the primals, `null` for zero).
- * The outputs are built once; each `fLin` call adds only tangent nodes, which reuse the primal
- * graph (shared subgraphs compute once when realized together).
+ * `f` is traced once; each `fLin` call adds only tangent nodes, which reuse the primal graph
+ * (shared subgraphs compute once when realized together).
  *
  * @example
  * ```ts
@@ -367,8 +406,10 @@ export function linearize<A extends Tree[], R extends Tree>(
   f: (...args: A) => R,
   ...primals: A
 ): [R, (...tangents: readonly TangentTree[]) => R] {
-  const leaves = primals.flatMap((p, i) => treeLeaves(p, "linearize", `argument ${i}`));
-  const out = f(...primals);
+  const { proxies, traced, env } = traceArgs("linearize", primals);
+  const traceOut = f(...traced);
+  const none = proxies.map(() => null);
+  const [out] = pushforward("linearize", traceOut, proxies, none, env);
   const fLin = (...tangents: readonly TangentTree[]): R => {
     if (tangents.length !== primals.length) {
       throw new Error(
@@ -379,7 +420,7 @@ export function linearize<A extends Tree[], R extends Tree>(
     const tLeaves = primals.flatMap((p, i) =>
       tangentLeaves("linearize", p, tangents[i], `argument ${i}`)
     );
-    return pushforward("linearize", out, leaves, tLeaves);
+    return pushforward("linearize", traceOut, proxies, tLeaves, env)[1];
   };
   return [out, fLin];
 }

@@ -17,7 +17,8 @@
  */
 
 import * as ir from "./ir.ts";
-import type { BufferRef, Node, Op } from "./ir.ts";
+import type { Node, Op } from "./ir.ts";
+import { proxyLeaf } from "./rewrite.ts";
 import { fmtShape } from "./shape.ts";
 import { Tensor } from "./tensor.ts";
 import { type Tree, treeLeaves, treeUnflatten } from "./transforms.ts";
@@ -123,27 +124,8 @@ export function batchNodes(
   return roots.map((r) => value.get(r)!);
 }
 
-let nextProxyId = -1;
-
-/**
- * A fresh leaf standing for one sample of a batched argument while `f` is traced. Its id is
- * negative, so it never aliases realized storage; reading its data fails with a clear error.
- */
-function proxyLeaf(shape: readonly number[], like: Node): Node {
-  const ref: BufferRef & { bufferOn(): never; read(): never } = {
-    id: nextProxyId--,
-    bufferOn: () => proxyRead(),
-    read: () => proxyRead(),
-  };
-  return ir.bufferNode(ref, shape, like.dtype);
-}
-
-function proxyRead(): never {
-  throw new Error(
-    "vmap: f read the data of a batched argument while it was traced; f must only build " +
-      "tensor ops (realize the result of the vmapped function instead)",
-  );
-}
+const TRACED_READ = "vmap: f read the data of a batched argument while it was traced; f must " +
+  "only build tensor ops (realize the result of the vmapped function instead)";
 
 /** How arguments or results are batched: an axis, `null` (not batched), or a tree of those. */
 export type AxisSpec =
@@ -277,7 +259,7 @@ export function vmap<A extends Tree[], R extends Tree>(
     const proxies = leaves.map((leaf, i) => {
       const ax = normalized[i];
       if (ax === null) return leaf;
-      const proxy = proxyLeaf(leaf.shape.filter((_, k) => k !== ax), leaf.node);
+      const proxy = proxyLeaf(leaf.shape.filter((_, k) => k !== ax), leaf.node, TRACED_READ);
       env.set(proxy, moveAxis(leaf.node, ax, 0));
       return new Tensor(proxy, leaf.backend);
     });

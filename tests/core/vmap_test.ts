@@ -10,6 +10,8 @@ import fc from "fast-check";
 import { strict as assert } from "node:assert";
 import { backendStats, grad, realize, Tensor } from "../../mod.ts";
 import { BATCH_RULES, vmap } from "../../core/vmap.ts";
+import { jacrev } from "../../core/jacobian.ts";
+import { rbn, RepresentativeBatchNorm2d } from "../../nn/mod.ts";
 import { jvp } from "../../core/transforms.ts";
 import { assertClose, opGraph, shape, tensor } from "../../testing/mod.ts";
 import { type BackendCase, forEachBackend } from "../properties/backends.ts";
@@ -264,5 +266,70 @@ Deno.test("vmap: bad input fails clearly", async (t) => {
       () => leak[0].data(),
       /vmap: f read the data of a batched argument while it was traced/,
     );
+  });
+});
+
+Deno.test("vmap: per-sample gradients of an RBN layer", async (t) => {
+  const o = { dtype: "float64", backend: "cpu" } as const;
+  const layer = new RepresentativeBatchNorm2d(3, o).eval();
+  layer.center_weight = Tensor.randn([1, 3, 1, 1], { ...o, seed: 1 });
+  layer.scale_weight = Tensor.randn([1, 3, 1, 1], { ...o, seed: 2 });
+  layer.running_mean = Tensor.randn([3], { ...o, seed: 3 });
+  layer.running_var = Tensor.rand([3], { ...o, seed: 4, low: 0.5, high: 2 });
+  const params = Object.fromEntries(layer.namedParameters());
+  const xs = Tensor.randn([5, 3, 4, 4], { ...o, seed: 5 });
+  const w = Tensor.randn([3, 4, 4], { ...o, seed: 6 });
+  // The loop differentiates realized copies of the samples: grad follows nodes, and x.unsqueeze(0)
+  // of a lazy squeezed slice is built as the slice itself, which would hide x from grad.
+  const samples = await Promise.all(
+    Array.from(
+      { length: 5 },
+      async (_, i) => Tensor.from(await sample(xs, 0, i).data(), { ...o, shape: [3, 4, 4] }),
+    ),
+  );
+  const perSampleLoop = (loss: (p: typeof params, x: Tensor) => Tensor) =>
+    samples.map((x) => grad(loss, { argnums: [0, 1] })(params, x));
+  await t.step("eval mode: vmap(grad) equals a loop over samples", async () => {
+    const loss = (_: typeof params, x: Tensor) =>
+      layer.forward(x.unsqueeze(0)).squeeze(0).mul(w).sum();
+    const [gp, gx] = vmap(grad(loss, { argnums: [0, 1] }), { inAxes: [null, 0] })(
+      params,
+      xs,
+    ) as unknown as [typeof params, Tensor];
+    const rows = perSampleLoop(loss) as unknown as [typeof params, Tensor][];
+    await assertClose(gx, Tensor.stack(rows.map((r) => r[1])), { rtol: 1e-12, atol: 1e-14 });
+    for (const k of Object.keys(params)) {
+      assert.deepEqual(gp[k].shape, [5, ...params[k].shape]);
+      await assertClose(gp[k], Tensor.stack(rows.map((r) => r[0][k])), {
+        rtol: 1e-12,
+        atol: 1e-14,
+      });
+    }
+  });
+  await t.step("training mode: each sample is normalized as a batch of one", async () => {
+    // Batch statistics couple samples; vmap runs f per sample, so the statistics inside f are
+    // those of one sample: the result equals the loop over batches of one, not the rows of the
+    // Jacobian of the batch's per-sample losses (which include the coupling).
+    const train = (x: Tensor) =>
+      rbn(x, {
+        centerWeight: params.center_weight,
+        scaleWeight: params.scale_weight,
+        scaleBias: params.scale_bias,
+        weight: params.weight,
+        bias: params.bias,
+        training: true,
+      }).y;
+    const loss = (_: typeof params, x: Tensor) => train(x.unsqueeze(0)).squeeze(0).mul(w).sum();
+    const g = vmap(grad(loss), { inAxes: [null, 0] })(params, xs);
+    const rows = Array.from({ length: 5 }, (_, i) => grad(loss)(params, sample(xs, 0, i)));
+    await assertClose(g.weight, Tensor.stack(rows.map((r) => r.weight)), {
+      rtol: 1e-12,
+      atol: 1e-14,
+    });
+    const coupled = jacrev((p: typeof params) => train(xs).mul(w.unsqueeze(0)).sum([1, 2, 3]))(
+      params,
+    ) as typeof params;
+    const gap = await g.weight.sub(coupled.weight).abs().max().item();
+    assert.ok(gap > 1e-3, `batch-of-one and coupled gradients should differ, got ${gap}`);
   });
 });
