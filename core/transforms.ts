@@ -106,12 +106,16 @@ function scalarOutput(op: string, out: Tensor): Tensor {
   return out;
 }
 
-function gradOf(
+/**
+ * Calls `f` with the `argnums` arguments replaced by stand-ins (see `traceArgs`) and returns
+ * its scalar output and the gradient tree, both over the original arguments.
+ */
+function gradOf<A extends [Tree, ...unknown[]]>(
   op: string,
-  out: Tensor,
-  args: readonly unknown[],
+  f: (...args: A) => Tensor,
+  args: A,
   argnums: number | readonly number[],
-): Tree {
+): [Tensor, Tree] {
   const nums = typeof argnums === "number" ? [argnums] : argnums;
   for (const k of nums) {
     if (!Number.isInteger(k) || k < 0 || k >= args.length) {
@@ -122,31 +126,37 @@ function gradOf(
   }
   const trees = nums.map((k) => args[k] as Tree);
   const leaves = trees.map((t, j) => treeLeaves(t, op, `argument ${nums[j]}`));
-  const grads = gradients(out, leaves.flat());
+  const { proxies, traced, env } = traceArgs(op, trees);
+  const tracedArgs = [...args] as A;
+  nums.forEach((k, j) => (tracedArgs[k] = traced[j]));
+  // Without stand-ins `f` gets its arguments exactly as passed.
+  let out = scalarOutput(op, f(...(env.size === 0 ? args : tracedArgs)));
+  let grads = gradients(out, proxies);
+  if (env.size > 0) {
+    const [o, ...gs] = substitute([out.node, ...grads.map((g) => g.node)], env);
+    out = new Tensor(o, out.backend);
+    grads = gs.map((g, i) => new Tensor(g, grads[i].backend));
+  }
   let offset = 0;
   const results = trees.map((t, j) => {
     const part = grads.slice(offset, offset + leaves[j].length);
     offset += leaves[j].length;
     return treeUnflatten(t, part);
   });
-  return typeof argnums === "number" ? results[0] : results;
+  return [out, typeof argnums === "number" ? results[0] : results];
 }
 
 /**
  * The gradient of a scalar-valued `f` as a function: with the default `argnums` it returns a
- * tree shaped like the first argument.
+ * tree shaped like the first argument. Gradients follow tensors: a realized argument that `f`
+ * also reads through a closure is differentiated there too; a lazy argument is traced through
+ * a stand-in leaf (see `traceArgs`).
  */
 export function grad<A extends [Tree, ...unknown[]]>(
   f: (...args: A) => Tensor,
   opts: GradOptions = {},
 ): (...args: A) => A[0] {
-  return (...args: A) =>
-    gradOf(
-      "grad",
-      scalarOutput("grad", f(...args)),
-      args,
-      opts.argnums ?? 0,
-    ) as A[0];
+  return (...args: A) => gradOf("grad", f, args, opts.argnums ?? 0)[1] as A[0];
 }
 
 /** Like {@link grad}, returning `[value, gradient]`. */
@@ -154,24 +164,28 @@ export function valueAndGrad<A extends [Tree, ...unknown[]]>(
   f: (...args: A) => Tensor,
   opts: GradOptions = {},
 ): (...args: A) => [Tensor, A[0]] {
-  return (...args: A) => {
-    const out = scalarOutput("valueAndGrad", f(...args));
-    return [out, gradOf("valueAndGrad", out, args, opts.argnums ?? 0) as A[0]];
-  };
+  return (...args: A) => gradOf("valueAndGrad", f, args, opts.argnums ?? 0) as [Tensor, A[0]];
 }
 
 /**
  * Evaluates `f(...args)` lazily and returns it with its vector-Jacobian product: `pullback(ct)`
- * maps a cotangent shaped like the output to one cotangent tree per argument.
+ * maps a cotangent shaped like the output to one cotangent tree per argument. Arguments are
+ * followed as by {@link grad} (lazy ones through stand-in leaves).
  */
 export function vjp<A extends Tree[], R extends Tree>(
   f: (...args: A) => R,
   ...args: A
 ): [R, (ct: R) => A] {
-  const out = f(...args);
-  const outLeaves = treeLeaves(out, "vjp", "output");
-  outLeaves.forEach((o, i) => requireFloat("vjp", o, `output leaf ${i}`));
   const argLeaves = args.map((a, i) => treeLeaves(a, "vjp", `argument ${i}`));
+  const { proxies, traced, env } = traceArgs("vjp", args);
+  const sub = (nodes: ir.Node[]) => (env.size === 0 ? nodes : substitute(nodes, env));
+  const tracedOut = f(...(env.size === 0 ? args : traced));
+  const outLeaves = treeLeaves(tracedOut, "vjp", "output");
+  outLeaves.forEach((o, i) => requireFloat("vjp", o, `output leaf ${i}`));
+  const out = env.size === 0 ? tracedOut : treeUnflatten(
+    tracedOut,
+    sub(outLeaves.map((o) => o.node)).map((n, i) => new Tensor(n, outLeaves[i].backend)),
+  );
   const pullback = (ct: R): A => {
     const ctLeaves = treeLeaves(ct, "vjp", "cotangent");
     if (ctLeaves.length !== outLeaves.length) {
@@ -188,11 +202,11 @@ export function vjp<A extends Tree[], R extends Tree>(
         );
       }
     });
-    const flat = vjpNodes(
+    const flat = sub(vjpNodes(
       outLeaves.map((o) => o.node),
       ctLeaves.map((c, i) => ir.cast(c.node, outLeaves[i].dtype)),
-      argLeaves.flat().map((x) => x.node),
-    ).map((g) => new Tensor(g, outLeaves[0]?.backend));
+      proxies.map((x) => x.node),
+    )).map((g) => new Tensor(g, outLeaves[0]?.backend));
     let offset = 0;
     return args.map((a, i) => {
       const part = flat.slice(offset, offset + argLeaves[i].length);

@@ -9,7 +9,7 @@
 
 import fc from "fast-check";
 import { strict as assert } from "node:assert";
-import { customVjp, grad, type Node, realize, Tensor, vjp } from "../../mod.ts";
+import { customVjp, grad, type Node, realize, Tensor, valueAndGrad, vjp } from "../../mod.ts";
 import { JVP_RULES } from "../../core/jvp.ts";
 import { toposort } from "../../core/ir.ts";
 import { jvp, linearize } from "../../core/transforms.ts";
@@ -374,4 +374,32 @@ Deno.test("jvp: bad input fails clearly", async (t) => {
       () => jvp((x: Tensor) => x, [x], [x.gt(0)]),
       /the tangent of argument 0 has dtype bool/,
     ));
+});
+
+Deno.test("transforms: a lazy argument that f's ops simplify away keeps its derivative", async (t) => {
+  // f reshapes its argument and back: the IR builds reshape(reshape(x)) as one reshape of x's
+  // input, so a transform keyed on the argument's own node would see no path to it.
+  const x = f64([1, 2, 3, 4]).reshape([2, 2]);
+  const f = (x: Tensor) => x.reshape([4]).mul(f64([1, 2, 3, 4])).sum();
+  await t.step("grad and valueAndGrad", async () => {
+    assert.deepEqual(await values(grad(f)(x)), [1, 2, 3, 4]);
+    const [v, g] = valueAndGrad(f)(x);
+    assert.equal(await v.item(), 30);
+    assert.deepEqual(await values(g), [1, 2, 3, 4]);
+  });
+  await t.step("vjp", async () => {
+    const [y, pullback] = vjp((x: Tensor) => x.reshape([4]).mul(2), x);
+    assert.deepEqual(await values(y), [2, 4, 6, 8]);
+    const [g] = pullback(f64([1, 0, 1, 0]));
+    assert.deepEqual(await values(g), [2, 0, 2, 0]);
+  });
+  await t.step("one tensor as two arguments gets each argument's own gradient", async () => {
+    const a = f64([1, 2]);
+    const [ga, gb] = grad((p: Tensor, q: Tensor) => p.mul(q.square()).sum(), { argnums: [0, 1] })(
+      a,
+      a,
+    ) as unknown as Tensor[];
+    assert.deepEqual(await values(ga), [1, 4]); // q²
+    assert.deepEqual(await values(gb), [2, 8]); // 2pq
+  });
 });
