@@ -19,7 +19,7 @@ import { f64, values } from "./helpers.ts";
 
 /** Sample `i` of `x` along `axis` (the axis removed). */
 const sample = (x: Tensor, axis: number, i: number) =>
-  x.slice(x.shape.map((d, k) => (k === axis ? [i, i + 1] : null))).squeeze(axis);
+  x.slice(x.shape.map((_, k) => (k === axis ? [i, i + 1] : null))).squeeze(axis);
 
 /** The reference: f applied to each sample, results stacked along `outAxis`. */
 function loop(
@@ -123,8 +123,10 @@ const PRIMITIVE_CASES: Record<string, [(...xs: Tensor[]) => Tensor, number, numb
 Deno.test("vmap: every primitive's batching rule equals stacking f per sample", async (t) => {
   await forEachBackend(t, async (c) => {
     for (const [name, [f, arity, min]] of Object.entries(PRIMITIVE_CASES)) {
-      await checkBatching(c, f, arity, { min, runs: c.backend === "webgpu" ? 3 : 8 });
-      void name;
+      const runs = c.backend === "webgpu" ? 3 : 8;
+      await checkBatching(c, f, arity, { min, runs }).catch((e: Error) => {
+        throw new Error(`the batching rule of ${name}: ${e.message}`);
+      });
     }
     // A shared (closed-over) tensor broadcasts against the batched one; a rank-0 sample works.
     const w = Tensor.from([0.5, -1, 2], { dtype: c.dtype, backend: c.backend });
@@ -326,7 +328,7 @@ Deno.test("vmap: per-sample gradients of an RBN layer", async (t) => {
       rtol: 1e-12,
       atol: 1e-14,
     });
-    const coupled = jacrev((p: typeof params) => train(xs).mul(w.unsqueeze(0)).sum([1, 2, 3]))(
+    const coupled = jacrev((_: typeof params) => train(xs).mul(w.unsqueeze(0)).sum([1, 2, 3]))(
       params,
     ) as typeof params;
     const gap = await g.weight.sub(coupled.weight).abs().max().item();
