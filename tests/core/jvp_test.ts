@@ -15,6 +15,7 @@ import { toposort } from "../../core/ir.ts";
 import { jvp, linearize } from "../../core/transforms.ts";
 import { assertClose, broadcastableShapes, opGraph, shape, tensor } from "../../testing/mod.ts";
 import { BACKEND, f64, RUNS, t64, values, withPermutation } from "./helpers.ts";
+import { forEachBackend } from "../properties/backends.ts";
 
 const small = shape({ minRank: 0, maxRank: 3, maxExtent: 3 });
 
@@ -402,4 +403,30 @@ Deno.test("transforms: a lazy argument that f's ops simplify away keeps its deri
     assert.deepEqual(await values(ga), [1, 4]); // q²
     assert.deepEqual(await values(gb), [2, 8]); // 2pq
   });
+});
+
+Deno.test("jvp law: <u, J v> equals <Jᵀ u, v> on every backend", async (t) => {
+  // float64 on interpreter and CPU (agreement to ~1e-14), float32 on WebGPU (~1e-5).
+  await forEachBackend(t, (c) =>
+    fc.assert(
+      fc.asyncProperty(
+        opGraph({ arity: 2, maxSteps: 5, shape: shape({ maxRank: 3, maxExtent: 3 }) }).chain((g) =>
+          fc.tuple(
+            fc.constant(g),
+            fc.array(tensor({ shape: g.shape, dtype: c.dtype, backend: c.backend }), {
+              minLength: 5,
+              maxLength: 5,
+            }),
+          )
+        ),
+        async ([g, [x, y, vx, vy, u]]) => {
+          const [, jv] = jvp(g.apply, [x, y], [vx, vy]);
+          const [gx, gy] = vjp(g.apply, x, y)[1](u);
+          const lhs = dot(u, jv), rhs = dot(gx, vx).add(dot(gy, vy));
+          await realize(lhs, rhs);
+          await assertClose(lhs, rhs, c.tol);
+        },
+      ),
+      c.runs,
+    ));
 });
