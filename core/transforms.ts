@@ -400,7 +400,8 @@ export function jvp<A extends Tree[], R extends Tree>(
   }
   const tLeaves = primals.flatMap((p, i) => tangentLeaves("jvp", p, tangents[i], `argument ${i}`));
   const { proxies, traced, env } = traceArgs("jvp", primals);
-  return pushforward("jvp", f(...traced), proxies, tLeaves, env);
+  const out = f(...(env.size === 0 ? primals : traced));
+  return pushforward("jvp", out, proxies, tLeaves, env);
 }
 
 /**
@@ -421,7 +422,7 @@ export function linearize<A extends Tree[], R extends Tree>(
   ...primals: A
 ): [R, (...tangents: readonly TangentTree[]) => R] {
   const { proxies, traced, env } = traceArgs("linearize", primals);
-  const traceOut = f(...traced);
+  const traceOut = f(...(env.size === 0 ? primals : traced));
   const none = proxies.map(() => null);
   const [out] = pushforward("linearize", traceOut, proxies, none, env);
   const fLin = (...tangents: readonly TangentTree[]): R => {

@@ -254,7 +254,6 @@ export function vmap<A extends Tree[], R extends Tree>(
           `one size`,
       );
     }
-    const backend = leaves[batchedIdx[0]].backend;
     const env = new Map<Node, Node>();
     const proxies = leaves.map((leaf, i) => {
       const ax = normalized[i];
@@ -288,7 +287,7 @@ export function vmap<A extends Tree[], R extends Tree>(
       }
       const rank = v.node.shape.length + (v.batched ? 0 : 1);
       const to = normAxis("vmap", ax, rank, `${outPaths[i]} (batched rank ${rank})`);
-      return new Tensor(moveAxis(lift(v.node, v.batched, size), 0, to), backend);
+      return new Tensor(moveAxis(lift(v.node, v.batched, size), 0, to), outLeaves[i].backend);
     });
     return treeUnflatten(out, results);
   };
