@@ -11,6 +11,7 @@ import { eyeNode, hessian, jacfwd, jacrev } from "../../core/jacobian.ts";
 import { constNode } from "../../core/ir.ts";
 import { assertClose, opGraph, shape, tensor } from "../../testing/mod.ts";
 import { BACKEND, f64, RUNS, t64, values } from "./helpers.ts";
+import { forEachBackend } from "../properties/backends.ts";
 
 const tol = { rtol: 1e-12, atol: 1e-12 };
 
@@ -152,4 +153,25 @@ Deno.test("jacobians: bad input fails clearly", () => {
     () => jacfwd((x: Tensor) => x.gt(0))(x),
     /jacfwd: output leaf 0 has dtype bool; expected float32 or float64/,
   );
+});
+
+Deno.test("jacobian law: jacfwd equals jacrev and hessian is symmetric on every backend", async (t) => {
+  await forEachBackend(t, (c) =>
+    fc.assert(
+      fc.asyncProperty(
+        opGraph({ arity: 1, maxSteps: 5, shape: shape({ maxRank: 2, maxExtent: 3 }) }).chain((g) =>
+          fc.tuple(fc.constant(g), tensor({ shape: g.shape, dtype: c.dtype, backend: c.backend }))
+        ),
+        async ([g, x]) => {
+          const h = (x: Tensor) => g.apply(x);
+          const [fwd, rev] = [jacfwd(h)(x), jacrev(h)(x)];
+          const n = x.size;
+          const H = hessian((x: Tensor) => h(x).square().sum())(x).reshape([n, n]);
+          await realize(fwd, rev, H);
+          await assertClose(fwd, rev, c.tol);
+          await assertClose(H, H.transpose(), c.tol);
+        },
+      ),
+      { numRuns: Math.ceil(c.runs.numRuns / 2) },
+    ));
 });
