@@ -90,9 +90,17 @@ export {
   customVjp,
   grad,
   gradients,
+  jvp,
+  linearize,
   treeLeaves,
   treeUnflatten,
   valueAndGrad,
   vjp,
 } from "./core/transforms.ts";
-export type { GradOptions, Tree } from "./core/transforms.ts";
+export type { GradOptions, TangentTree, Tree } from "./core/transforms.ts";
+export { JVP_RULES, jvpNodes } from "./core/jvp.ts";
+export type { JvpRule } from "./core/jvp.ts";
+export { BATCH_RULES, vmap } from "./core/vmap.ts";
+export type { AxisSpec, BatchRule, VmapOptions } from "./core/vmap.ts";
+export { hessian, jacfwd, jacrev } from "./core/jacobian.ts";
+export type { JacobianTree } from "./core/jacobian.ts";
