@@ -12,7 +12,7 @@ import { formatGraph } from "../core/print.ts";
 import { lower, type Program } from "../core/program.ts";
 import { isRealized } from "../core/realize.ts";
 import { formatSchedule, type Schedule, schedule } from "../core/schedule.ts";
-import { formatNumber, type MimeBundle } from "./mime.ts";
+import { formatNumber, type MimeBundle, svgFragment, svgHtml } from "./mime.ts";
 
 /** Tensors (or nodes) by label, or a list of them. */
 export type Labeled = readonly (Tensor | Node)[] | Readonly<Record<string, Tensor | Node>>;
@@ -134,7 +134,8 @@ export function graphDot(outputs: Labeled, opts: GraphOptions = {}): string {
 let vizInstance: Promise<Viz> | undefined;
 
 /**
- * Lays out DOT source with Graphviz (the `dot` engine) and returns SVG.
+ * Lays out DOT source with Graphviz (the `dot` engine) and returns SVG, without the XML
+ * declaration and DOCTYPE Graphviz puts in front (see {@link svgFragment}).
  *
  * @example
  * ```ts
@@ -150,7 +151,7 @@ export async function renderDot(dot: string): Promise<string> {
     const why = result.errors.map((e) => e.message).join("; ");
     throw new Error(`renderDot: Graphviz rejected the DOT source: ${why}`);
   }
-  return result.output;
+  return svgFragment(result.output);
 }
 
 /** A graph picture: SVG, its DOT source and the text listing, for Jupyter or files. */
@@ -162,16 +163,24 @@ export class GraphFigure {
   /** A text form (the IR listing, or a schedule listing). */
   readonly text: string;
 
-  /** Bundles the three forms of one picture. */
+  /** Bundles the three forms of one picture (any XML declaration is dropped from the SVG). */
   constructor(dot: string, svg: string, text: string) {
     this.dot = dot;
-    this.svg = svg;
+    this.svg = svgFragment(svg);
     this.text = text;
   }
 
-  /** The MIME bundle: `image/svg+xml`, `text/vnd.graphviz` and `text/plain`. */
+  /**
+   * The MIME bundle: `image/svg+xml`, `text/html` (the SVG inline, in a box that scrolls when
+   * it is wider than the page), `text/vnd.graphviz` and `text/plain`.
+   */
   toMimeBundle(): MimeBundle {
-    return { "image/svg+xml": this.svg, "text/vnd.graphviz": this.dot, "text/plain": this.text };
+    return {
+      "image/svg+xml": this.svg,
+      "text/html": svgHtml(this.svg),
+      "text/vnd.graphviz": this.dot,
+      "text/plain": this.text,
+    };
   }
 
   /** Called by Deno's Jupyter kernel. */

@@ -32,7 +32,14 @@ export {
 export type { GraphOptions, Labeled, ScheduleDotOptions } from "./graph_svg.ts";
 export { heatmap, heatmapSvg, viridis } from "./heatmap.ts";
 export type { HeatmapOptions } from "./heatmap.ts";
-export { escapeXml, formatNumber, JUPYTER_DISPLAY, SvgFigure } from "./mime.ts";
+export {
+  escapeXml,
+  formatNumber,
+  JUPYTER_DISPLAY,
+  SvgFigure,
+  svgFragment,
+  svgHtml,
+} from "./mime.ts";
 export type { MimeBundle } from "./mime.ts";
 export { histogram, histogramSvg, linePlot, linePlotSvg, niceTicks } from "./plot.ts";
 export type { HistogramOptions, HistogramSeries, PlotOptions, Series } from "./plot.ts";

@@ -1,7 +1,8 @@
 /**
  * Executes every notebook under `examples/notebooks/` with `jupyter nbconvert --execute` and
  * Deno's kernel (kernelspec written by `kernelspec.ts` into `.jupyter-data/`), then checks that
- * no cell failed and that the outputs include the expected MIME types. Exits non-zero on failure.
+ * no cell failed, that the outputs include the expected MIME types, and that every picture
+ * survives the export to HTML (`export_check.ts`). Exits non-zero on failure.
  *
  * Usage: `deno task notebooks [notebook.ipynb ...]`
  *
@@ -9,6 +10,7 @@
  */
 
 import { checkNotebook, type Notebook } from "./check_outputs.ts";
+import { checkExportedHtml, checkPictureOutputs, exportHtml } from "./export_check.ts";
 import { DEFAULT_DATA_DIR, writeKernelspec } from "./kernelspec.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -51,13 +53,19 @@ async function execute(path: string, name: string): Promise<{ problems: string[]
   }
   const executed = JSON.parse(await Deno.readTextFile(`${outDir}/${name}`)) as Notebook;
   const report = checkNotebook(executed);
-  const note = `${report.codeCells} code cells, outputs ${[...report.mimeTypes].sort().join(", ")}`;
-  return { problems: report.problems, note };
+  const problems = [...report.problems, ...checkPictureOutputs(executed)];
+  const exported = await exportHtml(jupyter, `${outDir}/${name}`, outDir);
+  if ("error" in exported) problems.push(exported.error);
+  else problems.push(...checkExportedHtml(executed, exported.html));
+  const note =
+    `${report.codeCells} code cells, outputs ${[...report.mimeTypes].sort().join(", ")}` +
+    (problems.length === 0 ? "; every picture survives the HTML export" : "");
+  return { problems, note };
 }
 
 // Deno's kernel can report a cell idle before its execute_result reaches nbconvert, which then
 // drops that output (a kernel-side ordering race; interactive front ends still show it). A run
-// that only misses MIME types is therefore retried; a failing cell fails at once.
+// that only misses outputs is therefore retried; a failing cell fails at once.
 const ATTEMPTS = 3;
 let failed = 0;
 for (const path of await notebooks()) {
@@ -66,7 +74,8 @@ for (const path of await notebooks()) {
     const start = performance.now();
     const { problems, note } = await execute(path, name);
     const seconds = ((performance.now() - start) / 1000).toFixed(1);
-    const onlyMissing = problems.length > 0 && problems.every((p) => p.startsWith("no output"));
+    const onlyMissing = problems.length > 0 &&
+      problems.every((p) => /^no (picture )?output/.test(p));
     if (problems.length === 0) {
       console.log(`ok   ${name} (${seconds} s): ${note}`);
     } else if (onlyMissing && attempt < ATTEMPTS) {
