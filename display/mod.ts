@@ -29,7 +29,12 @@ export {
   scheduleDot,
   schedulePicture,
 } from "./graph_svg.ts";
-export type { GraphOptions, Labeled, ScheduleDotOptions } from "./graph_svg.ts";
+export type {
+  GraphOptions,
+  Labeled,
+  ScheduleDotOptions,
+  SchedulePictureOptions,
+} from "./graph_svg.ts";
 export { heatmap, heatmapSvg, viridis } from "./heatmap.ts";
 export type { HeatmapOptions } from "./heatmap.ts";
 export {

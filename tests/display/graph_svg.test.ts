@@ -66,6 +66,36 @@ Deno.test("graph pictures", async (t) => {
     assert.equal(fig.text.split("\n").length, kernels.length);
   });
 
+  await t.step("the kernel view draws one vertex per kernel, edges between kernels", async () => {
+    const a = Tensor.rand([4, 8], { seed: 1 }), w = Tensor.rand([8, 3], { seed: 2 });
+    const out = a.matmul(w).relu().sum(1).add(1);
+    const fig = await schedulePicture({ out }, { inputs: { a, w }, detail: "kernels" });
+    const listing = fig.text.split("\n"); // one line per kernel: `k1 … : t2 -> t3`
+    assert.equal(fig.dot.match(/^ {2}k\d+ \[label=/gm)?.length, listing.length);
+    assert.doesNotMatch(fig.dot, /subgraph cluster/);
+    // One edge per intermediate buffer (`t2`) a kernel reads; inputs (`in0`) are named in the
+    // reading kernel's label instead of drawn.
+    const reads = listing.reduce(
+      (n, line) => n + (line.split(" : ")[1].split(" -> ")[0].match(/\bt\d+/g)?.length ?? 0),
+      0,
+    );
+    assert.ok(reads >= 1);
+    assert.equal(fig.dot.match(/ -> k\d+;/g)?.length, reads);
+    assert.match(fig.dot, /label="kernel 0 \(sum\) \[4×3×8r\]\\nmul reduce_sum\\n.*reads a, w\\n/);
+    assert.equal(fig.svg.match(/<g id="node\d+" class="node">/g)?.length, listing.length + 1);
+  });
+
+  await t.step("a large schedule is drawn by kernels unless nodes are asked for", async () => {
+    let h = Tensor.rand([2, 6], { seed: 3 });
+    for (let i = 0; i < 12; i++) h = h.sub(h.mean(1, { keepdims: true })).tanh().mul(1.5);
+    const auto = await schedulePicture([h]);
+    assert.doesNotMatch(auto.dot, /subgraph cluster/);
+    const nodes = await schedulePicture([h], { detail: "nodes" });
+    assert.match(nodes.dot, /subgraph cluster/);
+    const small = await schedulePicture([Tensor.rand([3]).exp().sum()]);
+    assert.match(small.dot, /subgraph cluster/);
+  });
+
   await t.step("renderDot reports Graphviz errors", async () => {
     await assert.rejects(renderDot("digraph { a -> }"), /renderDot: Graphviz rejected/);
   });
