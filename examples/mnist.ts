@@ -12,8 +12,8 @@
 
 import { parseArgs } from "node:util";
 import { defaultBackend, setBackend } from "../mod.ts";
-import { linePlot } from "../display/mod.ts";
 import { loadMnist } from "./mnist_data.ts";
+import { lossFigure, spreadFigure } from "./mnist_plots.ts";
 import {
   instanceMeanSpread,
   NORMS,
@@ -97,24 +97,8 @@ row("  after norm1", (r) => mean(r.spread[0]).toFixed(4));
 row("  after norm2", (r) => mean(r.spread[1]).toFixed(4));
 
 await Deno.mkdir(flags.plots, { recursive: true });
-const curves = linePlot(
-  results.map((r) => ({ name: r.name, y: r.run.stepLosses })),
-  { title: "training loss per step", xLabel: "step", yLabel: "cross-entropy" },
-);
-const spreadPlot = linePlot(
-  results.flatMap((r) =>
-    r.spread.map((s, i) => ({
-      name: `${r.name} norm${i + 1}`,
-      x: Array.from(s, (_, c) => c),
-      y: s,
-    }))
-  ),
-  {
-    title: "std across instances of per-channel means after normalization",
-    xLabel: "channel",
-    yLabel: "std of instance means",
-  },
-);
+const curves = lossFigure(Object.fromEntries(results.map((r) => [r.name, r.run.stepLosses])));
+const spreadPlot = spreadFigure(Object.fromEntries(results.map((r) => [r.name, r.spread])));
 await curves.save(`${flags.plots}/loss.svg`);
 await spreadPlot.save(`${flags.plots}/instance_mean_spread.svg`);
 console.log(`\nPlots: ${flags.plots}/loss.svg, ${flags.plots}/instance_mean_spread.svg`);
