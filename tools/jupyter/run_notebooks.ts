@@ -10,10 +10,15 @@
  */
 
 import { checkNotebook, type Notebook } from "./check_outputs.ts";
-import { checkExportedHtml, checkPictureOutputs, exportHtml } from "./export_check.ts";
+import {
+  checkExportedHtml,
+  checkPictureOutputs,
+  exportHtml,
+} from "./export_check.ts";
 import { DEFAULT_DATA_DIR, writeKernelspec } from "./kernelspec.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
+const here = new URL(".", import.meta.url).pathname;
 const jupyter = Deno.env.get("JUPYTER") ?? "/usr/bin/jupyter";
 
 async function notebooks(): Promise<string[]> {
@@ -30,42 +35,62 @@ await writeKernelspec(DEFAULT_DATA_DIR);
 const outDir = `${DEFAULT_DATA_DIR}executed`;
 await Deno.mkdir(outDir, { recursive: true });
 /** Runs `path` once; returns the problems found (empty on success) and a summary. */
-async function execute(path: string, name: string): Promise<{ problems: string[]; note: string }> {
+async function execute(
+  path: string,
+  name: string,
+): Promise<{ problems: string[]; note: string }> {
   const run = await new Deno.Command(jupyter, {
     args: [
       "nbconvert",
       "--to",
       "notebook",
-      "--execute",
-      "--ExecutePreprocessor.timeout=600",
-      "--ExecutePreprocessor.kernel_name=deno",
+      // nbconvert's executor, waiting past each cell's idle status for late outputs.
+      '--NotebookExporter.preprocessors=["late_outputs.LateOutputExecutePreprocessor"]',
+      "--LateOutputExecutePreprocessor.enabled=True",
+      "--LateOutputExecutePreprocessor.timeout=600",
+      "--LateOutputExecutePreprocessor.kernel_name=deno",
       "--output-dir",
       outDir,
       path,
     ],
-    env: { JUPYTER_DATA_DIR: DEFAULT_DATA_DIR },
+    env: { JUPYTER_DATA_DIR: DEFAULT_DATA_DIR, PYTHONPATH: here },
     stdout: "piped",
     stderr: "piped",
   }).output();
-  if (!run.success) {
-    const log = new TextDecoder().decode(run.stderr).split("\n").slice(-40).join("\n");
-    return { problems: [`nbconvert exited with ${run.code}:\n${log}`], note: "" };
+  const stderr = new TextDecoder().decode(run.stderr);
+  for (const line of stderr.split("\n")) {
+    if (/arrived after its idle/.test(line)) console.warn(line);
   }
-  const executed = JSON.parse(await Deno.readTextFile(`${outDir}/${name}`)) as Notebook;
+  if (!run.success) {
+    const log = stderr.split("\n").slice(-40).join("\n");
+    return {
+      problems: [`nbconvert exited with ${run.code}:\n${log}`],
+      note: "",
+    };
+  }
+  const executed = JSON.parse(
+    await Deno.readTextFile(`${outDir}/${name}`),
+  ) as Notebook;
   const report = checkNotebook(executed);
   const problems = [...report.problems, ...checkPictureOutputs(executed)];
-  const exported = await exportHtml(jupyter, `${outDir}/${name}`, outDir);
-  if ("error" in exported) problems.push(exported.error);
-  else problems.push(...checkExportedHtml(executed, exported.html));
+  // The export is checked once every picture is there (a lost output is retried first).
+  if (problems.length === 0) {
+    const exported = await exportHtml(jupyter, `${outDir}/${name}`, outDir);
+    if ("error" in exported) problems.push(exported.error);
+    else problems.push(...checkExportedHtml(executed, exported.html));
+  }
   const note =
-    `${report.codeCells} code cells, outputs ${[...report.mimeTypes].sort().join(", ")}` +
+    `${report.codeCells} code cells, outputs ${
+      [...report.mimeTypes].sort().join(", ")
+    }` +
     (problems.length === 0 ? "; every picture survives the HTML export" : "");
   return { problems, note };
 }
 
 // Deno's kernel can report a cell idle before its execute_result reaches nbconvert, which then
-// drops that output (a kernel-side ordering race; interactive front ends still show it). A run
-// that only misses outputs is therefore retried; a failing cell fails at once.
+// drops that output (a kernel-side ordering race; interactive front ends still show it).
+// late_outputs.py waits for such outputs; a run that still misses one is retried, while a
+// failing cell fails at once.
 const ATTEMPTS = 3;
 let failed = 0;
 for (const path of await notebooks()) {
