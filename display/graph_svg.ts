@@ -351,6 +351,8 @@ export function scheduleDot(
     }
     lines.push("  }");
   }
+  // An output no kernel writes is an input of the program (a tensor realized earlier).
+  for (const i of program.outputs) if (!materializedBy.has(i)) drawn.add(i);
   for (const j of drawn) {
     lines.push(`  ${vertex(j, undefined)} [label=${quote(label(j))} ${style(program.nodes[j])}];`);
   }

@@ -96,6 +96,17 @@ Deno.test("graph pictures", async (t) => {
     assert.match(small.dot, /subgraph cluster/);
   });
 
+  await t.step("an output that is already realized is drawn as the named input it is", async () => {
+    const r = Tensor.from([1, 2]);
+    await r.data();
+    for (const detail of ["nodes", "kernels"] as const) {
+      const fig = await schedulePicture({ r, e: r.exp() }, { inputs: { r }, detail });
+      const vertex = fig.dot.match(/ (p\d+) -> out0 /)?.[1];
+      assert.ok(vertex, fig.dot);
+      assert.match(fig.dot, new RegExp(`^ {2}${vertex} \\[label="r\\\\nfloat32\\[2\\]"`, "m"));
+    }
+  });
+
   await t.step("renderDot reports Graphviz errors", async () => {
     await assert.rejects(renderDot("digraph { a -> }"), /renderDot: Graphviz rejected/);
   });
