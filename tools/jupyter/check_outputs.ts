@@ -65,9 +65,7 @@ export function checkNotebook(
         /error/i.test(text(out.text))
       ) {
         problems.push(
-          `cell ${i} (${first}) wrote an error to stderr: ${
-            text(out.text).trim()
-          }`,
+          `cell ${i} (${first}) wrote an error to stderr: ${text(out.text).trim()}`,
         );
       }
       for (const mime of Object.keys(out.data ?? {})) mimeTypes.add(mime);

@@ -33,9 +33,7 @@ export function hasPicture(out: Output): boolean {
 /** Indices of the code cells tagged {@link PICTURE_TAG}. */
 export function pictureCells(nb: Notebook): number[] {
   return (nb.cells as Cell[]).flatMap((c, i) =>
-    c.cell_type === "code" && (c.metadata?.tags ?? []).includes(PICTURE_TAG)
-      ? [i]
-      : []
+    c.cell_type === "code" && (c.metadata?.tags ?? []).includes(PICTURE_TAG) ? [i] : []
   );
 }
 
@@ -59,28 +57,21 @@ function svgElements(html: string): string[] {
   return [...html.matchAll(/<svg\b[\s\S]*?<\/svg>/g)].map((m) => m[0]);
 }
 
-const DRAWING =
-  /<(path|rect|polygon|polyline|circle|ellipse|line|text|image)\b/;
+const DRAWING = /<(path|rect|polygon|polyline|circle|ellipse|line|text|image)\b/;
 
 /** Problems: picture cells that the exported HTML shows without an SVG that draws. */
 export function checkExportedHtml(nb: Notebook, html: string): string[] {
   const chunks = htmlCells(html);
   if (chunks.length !== nb.cells.length) {
-    return [
-      `the HTML export has ${chunks.length} cells; the notebook has ${nb.cells.length}`,
-    ];
+    return [`the HTML export has ${chunks.length} cells; the notebook has ${nb.cells.length}`];
   }
   return pictureCells(nb).flatMap((i) => {
     const svgs = svgElements(chunks[i]);
     const where = `cell ${i} (${firstLine(nb.cells[i] as Cell)})`;
-    if (svgs.length === 0) {
-      return [`the HTML export shows no <svg> for ${where}`];
-    }
+    if (svgs.length === 0) return [`the HTML export shows no <svg> for ${where}`];
     const blank = svgs.filter((s) => !DRAWING.test(s)).length;
     return blank > 0
-      ? [
-        `the HTML export shows ${blank} of ${svgs.length} SVG pictures of ${where} emptied`,
-      ]
+      ? [`the HTML export shows ${blank} of ${svgs.length} SVG pictures of ${where} emptied`]
       : [];
   });
 }
@@ -100,9 +91,7 @@ export async function exportHtml(
     stderr: "piped",
   }).output();
   if (!run.success) {
-    const log = new TextDecoder().decode(run.stderr).trim().split("\n").slice(
-      -8,
-    ).join("\n");
+    const log = new TextDecoder().decode(run.stderr).trim().split("\n").slice(-8).join("\n");
     return { error: `nbconvert --to html exited with ${run.code}:\n${log}` };
   }
   const name = path.split("/").pop()!.replace(/\.ipynb$/, ".html");

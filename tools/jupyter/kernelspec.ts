@@ -12,8 +12,7 @@
 export const KERNEL_NAME = "deno";
 
 /** The default data directory: `.jupyter-data/` at the root of the checkout. */
-export const DEFAULT_DATA_DIR: string =
-  new URL("../../.jupyter-data/", import.meta.url).pathname;
+export const DEFAULT_DATA_DIR: string = new URL("../../.jupyter-data/", import.meta.url).pathname;
 
 /** Writes `<dataDir>/kernels/deno/kernel.json` running this Deno binary; returns its path. */
 export async function writeKernelspec(

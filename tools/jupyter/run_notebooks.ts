@@ -10,11 +10,7 @@
  */
 
 import { checkNotebook, type Notebook } from "./check_outputs.ts";
-import {
-  checkExportedHtml,
-  checkPictureOutputs,
-  exportHtml,
-} from "./export_check.ts";
+import { checkExportedHtml, checkPictureOutputs, exportHtml } from "./export_check.ts";
 import { DEFAULT_DATA_DIR, writeKernelspec } from "./kernelspec.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -35,10 +31,7 @@ await writeKernelspec(DEFAULT_DATA_DIR);
 const outDir = `${DEFAULT_DATA_DIR}executed`;
 await Deno.mkdir(outDir, { recursive: true });
 /** Runs `path` once; returns the problems found (empty on success) and a summary. */
-async function execute(
-  path: string,
-  name: string,
-): Promise<{ problems: string[]; note: string }> {
+async function execute(path: string, name: string): Promise<{ problems: string[]; note: string }> {
   const run = await new Deno.Command(jupyter, {
     args: [
       "nbconvert",
@@ -63,14 +56,9 @@ async function execute(
   }
   if (!run.success) {
     const log = stderr.split("\n").slice(-40).join("\n");
-    return {
-      problems: [`nbconvert exited with ${run.code}:\n${log}`],
-      note: "",
-    };
+    return { problems: [`nbconvert exited with ${run.code}:\n${log}`], note: "" };
   }
-  const executed = JSON.parse(
-    await Deno.readTextFile(`${outDir}/${name}`),
-  ) as Notebook;
+  const executed = JSON.parse(await Deno.readTextFile(`${outDir}/${name}`)) as Notebook;
   const report = checkNotebook(executed);
   const problems = [...report.problems, ...checkPictureOutputs(executed)];
   // The export is checked once every picture is there (a lost output is retried first).
@@ -80,9 +68,7 @@ async function execute(
     else problems.push(...checkExportedHtml(executed, exported.html));
   }
   const note =
-    `${report.codeCells} code cells, outputs ${
-      [...report.mimeTypes].sort().join(", ")
-    }` +
+    `${report.codeCells} code cells, outputs ${[...report.mimeTypes].sort().join(", ")}` +
     (problems.length === 0 ? "; every picture survives the HTML export" : "");
   return { problems, note };
 }
