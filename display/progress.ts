@@ -71,7 +71,8 @@ function duration(seconds: number): string {
  * ```ts
  * import { ProgressLine } from "@symgrad/symgrad/display";
  * const lines: string[] = [];
- * const bar = new ProgressLine({ total: 3, label: "epoch 1", write: (s) => lines.push(s), isTerminal: false });
+ * const write = (s: string) => void lines.push(s);
+ * const bar = new ProgressLine({ total: 3, label: "epoch 1", write, isTerminal: false });
  * for (const loss of [2.3, 1.7, 1.2]) bar.step(loss);
  * bar.done("loss 1.7333");
  * console.log(lines); // [ "epoch 1  loss 1.7333\n" ]
