@@ -410,6 +410,8 @@ export async function schedulePicture(
   const sched = schedule(program);
   const leafNames = new Map<Node, string>();
   for (const [k, n] of Object.entries(opts.inputs ?? {})) leafNames.set(nodeOf(n), k);
+  // A realized output is an input of the program: unnamed, it goes by its output label.
+  for (const [k, n] of outs) if (k !== undefined && !leafNames.has(n)) leafNames.set(n, k);
   const dot = scheduleDot(sched, program, {
     inputNames: leaves.map((l) => leafNames.get(l)),
     outputNames: outs.map(([label]) => label),

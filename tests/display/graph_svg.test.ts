@@ -105,6 +105,9 @@ Deno.test("graph pictures", async (t) => {
       assert.ok(vertex, fig.dot);
       assert.match(fig.dot, new RegExp(`^ {2}${vertex} \\[label="r\\\\nfloat32\\[2\\]"`, "m"));
     }
+    const unnamed = await schedulePicture({ r, e: r.exp() }, { detail: "kernels" });
+    assert.match(unnamed.dot, /^ {2}p\d+ \[label="r\\nfloat32\[2\]"/m);
+    assert.match(unnamed.dot, /reads r\\n/);
   });
 
   await t.step("renderDot reports Graphviz errors", async () => {
