@@ -3,9 +3,10 @@
  * jit) and TF.js (webgpu backend), in one run on the same adapter, plus symgrad's kernels and
  * queue submissions per step.
  *
- * Usage: `deno run -A bench/webgpu_peers.ts [--shape N,C,H,W] [--mode fwd|fwdbwd]` (default
- * 32,64,32,32 fwdbwd). Every framework's step ends in a device synchronization: symgrad and TF.js
- * read back a small result, jax-js waits with `blockUntilReady`.
+ * Usage: `deno run -A --config bench/deno.json bench/webgpu_peers.ts [--shape N,C,H,W]
+ * [--mode fwd|fwdbwd]` (default 32,64,32,32 fwdbwd; bench/deno.json maps the peer packages).
+ * Every framework's step ends in a device synchronization: symgrad and TF.js read back a small
+ * result, jax-js waits with `blockUntilReady`.
  *
  * @module
  */

@@ -12,7 +12,7 @@ import { formatGraph } from "../core/print.ts";
 import { lower, type Program } from "../core/program.ts";
 import { isRealized } from "../core/realize.ts";
 import { formatSchedule, type Schedule, schedule } from "../core/schedule.ts";
-import { formatNumber, type MimeBundle } from "./mime.ts";
+import { formatNumber, type MimeBundle, svgFragment, svgHtml } from "./mime.ts";
 
 /** Tensors (or nodes) by label, or a list of them. */
 export type Labeled = readonly (Tensor | Node)[] | Readonly<Record<string, Tensor | Node>>;
@@ -134,7 +134,8 @@ export function graphDot(outputs: Labeled, opts: GraphOptions = {}): string {
 let vizInstance: Promise<Viz> | undefined;
 
 /**
- * Lays out DOT source with Graphviz (the `dot` engine) and returns SVG.
+ * Lays out DOT source with Graphviz (the `dot` engine) and returns SVG, without the XML
+ * declaration and DOCTYPE Graphviz puts in front (see {@link svgFragment}).
  *
  * @example
  * ```ts
@@ -150,7 +151,7 @@ export async function renderDot(dot: string): Promise<string> {
     const why = result.errors.map((e) => e.message).join("; ");
     throw new Error(`renderDot: Graphviz rejected the DOT source: ${why}`);
   }
-  return result.output;
+  return svgFragment(result.output);
 }
 
 /** A graph picture: SVG, its DOT source and the text listing, for Jupyter or files. */
@@ -162,16 +163,24 @@ export class GraphFigure {
   /** A text form (the IR listing, or a schedule listing). */
   readonly text: string;
 
-  /** Bundles the three forms of one picture. */
+  /** Bundles the three forms of one picture (any XML declaration is dropped from the SVG). */
   constructor(dot: string, svg: string, text: string) {
     this.dot = dot;
-    this.svg = svg;
+    this.svg = svgFragment(svg);
     this.text = text;
   }
 
-  /** The MIME bundle: `image/svg+xml`, `text/vnd.graphviz` and `text/plain`. */
+  /**
+   * The MIME bundle: `image/svg+xml`, `text/html` (the SVG inline, in a box that scrolls when
+   * it is wider than the page), `text/vnd.graphviz` and `text/plain`.
+   */
   toMimeBundle(): MimeBundle {
-    return { "image/svg+xml": this.svg, "text/vnd.graphviz": this.dot, "text/plain": this.text };
+    return {
+      "image/svg+xml": this.svg,
+      "text/html": svgHtml(this.svg),
+      "text/vnd.graphviz": this.dot,
+      "text/plain": this.text,
+    };
   }
 
   /** Called by Deno's Jupyter kernel. */
@@ -218,12 +227,43 @@ export interface ScheduleDotOptions {
   outputNames?: readonly (string | undefined)[];
   /** A caption. */
   title?: string;
+  /**
+   * `"nodes"` (default): each kernel is a box holding its fused nodes; `"kernels"`: each kernel
+   * is one vertex listing its loops, how many nodes of each op it fuses and the inputs it reads,
+   * which stays readable at notebook width for schedules of hundreds of nodes.
+   */
+  detail?: "nodes" | "kernels";
+}
+
+/** Loop extents of a kernel, reduction loops marked `r` (`4×3×8r`). */
+function loopText(k: Schedule["kernels"][number]): string {
+  return k.loops.map((l) => `${l.extent}${l.reduce ? "r" : ""}`).join("×") || "1";
+}
+
+const QUIET = new Set(["input", "const", ...MOVEMENT]);
+
+/**
+ * `mul×6 add×5 …`: the arithmetic a kernel fuses, most frequent op first, three per line, and
+ * how many movement ops it folded into its indexing.
+ */
+function opCounts(ops: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const op of ops) if (!QUIET.has(op)) counts.set(op, (counts.get(op) ?? 0) + 1);
+  const words = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .map(([op, n]) => (n > 1 ? `${op}×${n}` : op));
+  const lines: string[] = [];
+  for (let i = 0; i < words.length; i += 3) lines.push(words.slice(i, i + 3).join(" "));
+  const moves = ops.filter((op) => MOVEMENT.has(op)).length;
+  if (moves > 0) lines.push(`${moves} movement op${moves > 1 ? "s" : ""} as indexing`);
+  return lines.join("\n");
 }
 
 /**
  * Graphviz DOT source of a schedule: one box per kernel holding the program nodes fused into it
  * (a node inlined into several kernels appears in each, since each recomputes it), edges from
- * the kernel or input that materializes each operand.
+ * the kernel or input that materializes each operand. With `detail: "kernels"`, one vertex per
+ * kernel instead (its loops, fused ops and the inputs it reads), and one edge per intermediate
+ * buffer it reads.
  *
  * @example
  * ```ts
@@ -241,6 +281,7 @@ export function scheduleDot(
 ): string {
   const materializedBy = new Map<number, number>();
   for (const k of sched.kernels) materializedBy.set(k.nodes[k.nodes.length - 1], k.id);
+  const byKernel = opts.detail === "kernels";
   const lines = [
     "digraph S {",
     `  graph [rankdir=TB fontname="Helvetica" fontsize=12 compound=true${
@@ -258,17 +299,44 @@ export function scheduleDot(
     if (n.op === "const") return attrText(n);
     return `${n.op}${attrText(n)}\n${n.dtype}[${n.shape.join(",")}]`;
   };
-  const vertex = (i: number, k: number | undefined) => (k === undefined ? `p${i}` : `k${k}_${i}`);
+  const vertex = (i: number, k: number | undefined) =>
+    k === undefined ? `p${i}` : byKernel ? `k${k}` : `k${k}_${i}`;
   const drawn = new Set<number>();
   const source = (j: number, k: number, members: Set<number>) =>
     members.has(j) ? vertex(j, k) : vertex(j, materializedBy.get(j));
   const edges: string[] = [];
   for (const k of sched.kernels) {
     const members = new Set(k.nodes);
-    const loops = k.loops.map((l) => `${l.extent}${l.reduce ? "r" : ""}`).join("×") || "1";
+    const title = `kernel ${k.id}${k.reduceOp ? ` (${k.reduceOp})` : ""} [${loopText(k)}]`;
+    if (byKernel) {
+      // Inputs are named in the label rather than drawn: most kernels read most inputs, and
+      // their edges would hide the kernel-to-kernel ones.
+      const last = program.nodes[k.nodes[k.nodes.length - 1]];
+      const inputs = new Set<string>(), from = new Set<string>();
+      for (const i of k.nodes) {
+        for (const j of program.nodes[i].inputs) {
+          if (members.has(j)) continue;
+          const by = materializedBy.get(j);
+          if (by !== undefined) from.add(`k${by}`);
+          else inputs.add(label(j).split("\n")[0]);
+        }
+      }
+      const text = [
+        title,
+        opCounts(k.nodes.map((i) => program.nodes[i].op)),
+        ...(inputs.size > 0 ? [`reads ${[...inputs].join(", ")}`] : []),
+        `→ ${last.dtype}[${last.shape.join(",")}]`,
+      ].join("\n");
+      lines.push(
+        `  k${k.id} [label=${quote(text)} shape=box style="filled,rounded" ` +
+          `fillcolor="#fffbe6" color="#c9a227"];`,
+      );
+      for (const v of from) edges.push(`  ${v} -> k${k.id};`);
+      continue;
+    }
     lines.push(
       `  subgraph cluster_k${k.id} {`,
-      `    label=${quote(`kernel ${k.id}${k.reduceOp ? ` (${k.reduceOp})` : ""} [${loops}]`)};`,
+      `    label=${quote(title)};`,
       `    style="rounded,filled"; fillcolor="#fffbe6"; color="#c9a227";`,
     );
     for (const i of k.nodes) {
@@ -283,6 +351,8 @@ export function scheduleDot(
     }
     lines.push("  }");
   }
+  // An output no kernel writes is an input of the program (a tensor realized earlier).
+  for (const i of program.outputs) if (!materializedBy.has(i)) drawn.add(i);
   for (const j of drawn) {
     lines.push(`  ${vertex(j, undefined)} [label=${quote(label(j))} ${style(program.nodes[j])}];`);
   }
@@ -299,9 +369,27 @@ export function scheduleDot(
   return lines.join("\n");
 }
 
+/** Options of {@link schedulePicture}. */
+export interface SchedulePictureOptions extends Omit<GraphOptions, "clusters"> {
+  /**
+   * `"nodes"`, `"kernels"` (see {@link ScheduleDotOptions.detail}) or `"auto"` (default):
+   * kernels when the kernels fuse more than 60 nodes together, nodes otherwise.
+   */
+  detail?: "auto" | "nodes" | "kernels";
+}
+
+/** How many vertices the node view of a schedule draws inside its kernels. */
+function fusedNodes(sched: Schedule, program: Program): number {
+  return sched.kernels.reduce(
+    (n, k) => n + k.nodes.filter((i) => program.nodes[i].op !== "input").length,
+    0,
+  );
+}
+
 /**
  * The picture of the schedule that realizing `outputs` would run: which nodes fuse into which
- * kernel (see {@link scheduleDot}). Realized tensors count as inputs. The text form is the
+ * kernel (see {@link scheduleDot}); a large schedule is drawn one vertex per kernel unless
+ * `detail: "nodes"` asks for every node. Realized tensors count as inputs. The text form is the
  * schedule listing.
  *
  * @example
@@ -315,17 +403,24 @@ export function scheduleDot(
  */
 export async function schedulePicture(
   outputs: Labeled,
-  opts: Omit<GraphOptions, "clusters"> = {},
+  opts: SchedulePictureOptions = {},
 ): Promise<GraphFigure> {
   const outs = entries(outputs);
   const { program, leaves } = lower(outs.map(([, n]) => n), isRealized);
   const sched = schedule(program);
   const leafNames = new Map<Node, string>();
   for (const [k, n] of Object.entries(opts.inputs ?? {})) leafNames.set(nodeOf(n), k);
+  // A realized output is an input of the program: unnamed, it goes by its output label.
+  for (const [k, n] of outs) if (k !== undefined && !leafNames.has(n)) leafNames.set(n, k);
   const dot = scheduleDot(sched, program, {
     inputNames: leaves.map((l) => leafNames.get(l)),
     outputNames: outs.map(([label]) => label),
     title: opts.title,
+    detail: opts.detail === "nodes" || opts.detail === "kernels"
+      ? opts.detail
+      : fusedNodes(sched, program) > 60
+      ? "kernels"
+      : "nodes",
   });
   return new GraphFigure(dot, await renderDot(dot), formatSchedule(sched));
 }

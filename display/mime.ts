@@ -38,8 +38,41 @@ export function formatNumber(v: number): string {
 }
 
 /**
- * An SVG picture that renders itself in Jupyter (as `image/svg+xml`) and prints its title in a
- * terminal.
+ * The SVG without an XML declaration or DOCTYPE in front, so that it can be inlined in HTML:
+ * nbconvert's HTML export parses `image/svg+xml` outputs with lxml, which rejects a declaration
+ * that names an encoding.
+ *
+ * @example
+ * ```ts
+ * import { svgFragment } from "@symgrad/symgrad/display";
+ * console.log(svgFragment('<?xml version="1.0" encoding="UTF-8"?>\n<svg/>')); // <svg/>
+ * ```
+ */
+export function svgFragment(svg: string): string {
+  return svg.replace(/^\s*<\?xml[^>]*\?>\s*/, "").replace(/^\s*<!DOCTYPE[^>]*>\s*/i, "");
+}
+
+/**
+ * The `text/html` form of an SVG picture: inlined, in a box that scrolls when the picture is
+ * wider than the page (a notebook shows it at its own size instead of shrinking it).
+ *
+ * HTML exporters pass `text/html` through unchanged by default, while nbconvert's HTML export
+ * cleans `image/svg+xml` outputs with an HTML sanitizer that strips every SVG element; front ends
+ * that prefer HTML show this form.
+ *
+ * @example
+ * ```ts
+ * import { svgHtml } from "@symgrad/symgrad/display";
+ * console.log(svgHtml("<svg/>")); // <div style="max-width:100%;overflow:auto"><svg/></div>
+ * ```
+ */
+export function svgHtml(svg: string): string {
+  return `<div style="max-width:100%;overflow:auto">${svgFragment(svg)}</div>`;
+}
+
+/**
+ * An SVG picture that renders itself in Jupyter (as `image/svg+xml` and as inline SVG in
+ * `text/html`, see {@link svgHtml}) and prints its title in a terminal.
  *
  * @example
  * ```ts
@@ -54,15 +87,15 @@ export class SvgFigure {
   /** A one-line description, the `text/plain` form. */
   readonly title: string;
 
-  /** Wraps an SVG document and its one-line description. */
+  /** Wraps an SVG document (less any XML declaration or DOCTYPE) and its description. */
   constructor(svg: string, title: string) {
-    this.svg = svg;
+    this.svg = svgFragment(svg);
     this.title = title;
   }
 
-  /** The MIME bundle: `image/svg+xml` and `text/plain`. */
+  /** The MIME bundle: `image/svg+xml`, `text/html` and `text/plain`. */
   toMimeBundle(): MimeBundle {
-    return { "image/svg+xml": this.svg, "text/plain": this.title };
+    return { "image/svg+xml": this.svg, "text/html": svgHtml(this.svg), "text/plain": this.title };
   }
 
   /** Called by Deno's Jupyter kernel. */

@@ -1,7 +1,9 @@
 /**
  * Rich display for notebooks and reports: tensors as MIME bundles (statistics, values,
- * heatmaps), pictures of graphs and schedules (Graphviz DOT and SVG), line plots and
- * histograms as SVG.
+ * heatmaps), pictures of graphs and schedules (Graphviz DOT and SVG), and plots as SVG (any
+ * Observable Plot specification with {@link plot}; {@link linePlot} and {@link histogram} for
+ * training curves and distributions), and a progress line for training loops in a terminal
+ * ({@link ProgressLine}).
  *
  * In Deno's Jupyter kernel a `Tensor` at the end of a cell renders through
  * {@link tensorMimeBundle}; figures returned by this module render themselves.
@@ -29,14 +31,29 @@ export {
   scheduleDot,
   schedulePicture,
 } from "./graph_svg.ts";
-export type { GraphOptions, Labeled, ScheduleDotOptions } from "./graph_svg.ts";
+export type {
+  GraphOptions,
+  Labeled,
+  ScheduleDotOptions,
+  SchedulePictureOptions,
+} from "./graph_svg.ts";
 export { heatmap, heatmapSvg, viridis } from "./heatmap.ts";
 export type { HeatmapOptions } from "./heatmap.ts";
-export { escapeXml, formatNumber, JUPYTER_DISPLAY, SvgFigure } from "./mime.ts";
+export {
+  escapeXml,
+  formatNumber,
+  JUPYTER_DISPLAY,
+  SvgFigure,
+  svgFragment,
+  svgHtml,
+} from "./mime.ts";
 export type { MimeBundle } from "./mime.ts";
-export { histogram, histogramSvg, linePlot, linePlotSvg, niceTicks } from "./plot.ts";
+export { histogram, linePlot, plot } from "./plot.ts";
+/** Observable Plot's specification, which {@link plot} takes. */
+export type { PlotOptions as PlotSpec } from "@observablehq/plot";
 export type { HistogramOptions, HistogramSeries, PlotOptions, Series } from "./plot.ts";
-export { encodePng, toBase64 } from "./png.ts";
+export { ProgressLine } from "./progress.ts";
+export type { ProgressOptions } from "./progress.ts";
 export { summaryStats } from "./stats.ts";
 export type { SummaryStats } from "./stats.ts";
 export { tensorMimeBundle } from "./tensor_display.ts";

@@ -1,24 +1,133 @@
 /**
- * Line plots (training curves) and histograms as standalone SVG, with no browser or canvas.
+ * Plots as standalone SVG, drawn by Observable Plot with linkedom as the DOM (no browser or
+ * canvas): {@link plot} takes any Plot specification; {@link linePlot} (training curves) and
+ * {@link histogram} are shorthands for the common cases.
  *
  * @module
  */
 
-import { escapeXml, formatNumber, SvgFigure } from "./mime.ts";
+import * as Plot from "@observablehq/plot";
+import { parseHTML } from "linkedom";
+import { escapeXml, SvgFigure } from "./mime.ts";
 
-/** Ten distinguishable colors (the Tableau 10 palette). */
-const PALETTE = [
-  "#4e79a7",
-  "#f28e2b",
-  "#e15759",
-  "#76b7b2",
-  "#59a14f",
-  "#edc948",
-  "#b07aa1",
-  "#ff9da7",
-  "#9c755f",
-  "#bab0ac",
-];
+/** The part of a DOM element that turning Plot's output into SVG reads and writes. */
+interface Element {
+  readonly tagName: string;
+  readonly children: ArrayLike<Element>;
+  readonly textContent: string | null;
+  readonly outerHTML: string;
+  getAttribute(name: string): string | null;
+  setAttribute(name: string, value: string): void;
+  querySelector(selector: string): Element | null;
+}
+
+let dom: unknown;
+
+/** A server-side document for Plot to build its elements in (one per process). */
+function plotDocument(): unknown {
+  // linkedom's types describe a browser window, which Deno's declarations do not have.
+  dom ??= (parseHTML("<!DOCTYPE html><html><body></body></html>") as { document?: unknown })
+    .document;
+  return dom;
+}
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+/** Rough advance of one character of Plot's 10 px sans-serif text, for laying out legends. */
+const CHAR_WIDTH = 6;
+// Text is measured by these averages (no fonts on the server); the picture grows to fit.
+
+/**
+ * Plot's output as one SVG document. A plot with a title, subtitle, caption or legend comes
+ * back as an HTML `<figure>`; its parts are redrawn as SVG text and swatches above and below
+ * the plot's own `<svg>`, which is nested unchanged.
+ */
+function toSvg(node: Element, fallbackWidth: number): string {
+  if (node.tagName.toLowerCase() === "svg") {
+    node.setAttribute("xmlns", SVG_NS);
+    return node.outerHTML;
+  }
+  const parts: string[] = [];
+  let y = 0, width = 0;
+  const text = (s: string, size: number, weight = "normal") => {
+    y += size + 6;
+    width = Math.max(width, 4 + s.length * size * (weight === "bold" ? 0.62 : 0.56));
+    parts.push(
+      `<text x="2" y="${y - 4}" font-size="${size}" font-weight="${weight}">${escapeXml(s)}</text>`,
+    );
+  };
+  const pending: (() => void)[] = []; // drawn once the width is known
+  for (const child of Array.from(node.children)) {
+    const tag = child.tagName.toLowerCase();
+    if (tag === "h2") text(child.textContent ?? "", 14, "bold");
+    else if (tag === "h3") text(child.textContent ?? "", 12);
+    else if (tag === "figcaption") pending.push(() => text(child.textContent ?? "", 11));
+    else if (tag === "svg") {
+      const w = Number(child.getAttribute("width") ?? fallbackWidth);
+      const h = Number(child.getAttribute("height") ?? 0);
+      // Plot's stylesheet sizes its root with `height: auto`; pin the size of the nested copy.
+      child.setAttribute("style", `width:${w}px;height:${h}px;max-width:none`);
+      child.setAttribute("x", "0");
+      child.setAttribute("y", String(y));
+      parts.push(child.outerHTML);
+      y += h;
+      width = Math.max(width, w);
+    } else if (tag === "div" && (child.getAttribute("class") ?? "").includes("swatches")) {
+      const swatches = Array.from(child.children).filter((s) => s.tagName.toLowerCase() === "span");
+      let x = 0;
+      y += 4;
+      for (const s of swatches) {
+        const mark = s.querySelector("svg");
+        const color = mark?.getAttribute("fill") ?? mark?.getAttribute("stroke") ?? "currentColor";
+        const label = s.textContent ?? "";
+        const step = 15 + 6 + label.length * CHAR_WIDTH + 14;
+        if (x > 0 && x + step > Math.max(width, fallbackWidth)) x = 0, y += 20;
+        parts.push(
+          `<rect x="${x}" y="${y}" width="15" height="15" fill="${escapeXml(color)}"/>`,
+          `<text x="${x + 21}" y="${y + 11}" font-size="10">${escapeXml(label)}</text>`,
+        );
+        x += step;
+      }
+      y += 24;
+    } else {
+      throw new Error(`plot: cannot draw a <${tag}> of Plot's figure as SVG`);
+    }
+  }
+  for (const draw of pending) draw();
+  width = Math.max(width, fallbackWidth);
+  return `<svg xmlns="${SVG_NS}" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" ` +
+    `font-family="system-ui, sans-serif" fill="currentColor">` +
+    `<rect width="100%" height="100%" fill="white"/>${parts.join("")}</svg>`;
+}
+
+/**
+ * Draws any Observable Plot specification as an SVG figure that renders itself in Jupyter.
+ * Marks come from Plot itself (`import * as Plot from "npm:@observablehq/plot"`); titles,
+ * captions and color legends are drawn into the SVG too.
+ *
+ * @param options a Plot specification, as for `Plot.plot` (its `document` is supplied here).
+ * @param title the figure's one-line description (default: the specification's `title`).
+ *
+ * @example Grouped bars
+ * ```ts
+ * import * as Plot from "npm:@observablehq/plot@^0.6.17";
+ * import { plot } from "@symgrad/symgrad/display";
+ * const rows = [
+ *   { layer: "norm1", norm: "BN", std: 0.11 },
+ *   { layer: "norm1", norm: "RBN", std: 0.08 },
+ * ];
+ * const fig = plot({
+ *   title: "spread of instance means",
+ *   fx: { label: null },
+ *   marks: [Plot.barY(rows, { fx: "layer", x: "norm", y: "std", fill: "norm" })],
+ * });
+ * console.log(fig.toString(), fig.svg.startsWith("<svg")); // spread of instance means true
+ * ```
+ */
+export function plot(options: Plot.PlotOptions, title?: string): SvgFigure {
+  const node = Plot.plot({ ...options, document: plotDocument() as never }) as unknown as Element;
+  const description = title ?? (typeof options.title === "string" ? options.title : "plot");
+  return new SvgFigure(toSvg(node, options.width ?? 640), description);
+}
 
 /** One curve of a line plot. */
 export interface Series {
@@ -30,7 +139,7 @@ export interface Series {
   x?: ArrayLike<number>;
 }
 
-/** Options shared by the plots. */
+/** Options shared by {@link linePlot} and {@link histogram}. */
 export interface PlotOptions {
   /** Caption above the plot. */
   title?: string;
@@ -40,188 +149,58 @@ export interface PlotOptions {
   yLabel?: string;
   /** Width in pixels (default 560). */
   width?: number;
-  /** Height in pixels (default 320). */
+  /** Height in pixels of the plot area and axes (default 320). */
   height?: number;
 }
 
-/** About `count` round tick values covering [lo, hi] (steps of 1, 2 or 5 times a power of 10). */
-export function niceTicks(lo: number, hi: number, count = 5): number[] {
-  if (!(Number.isFinite(lo) && Number.isFinite(hi))) return [];
-  if (hi === lo) return [lo];
-  const raw = (hi - lo) / Math.max(1, count);
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
-  const ticks: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) {
-    ticks.push(Number(v.toPrecision(12)));
-  }
-  return ticks;
-}
-
-interface Frame {
-  width: number;
-  height: number;
-  left: number;
-  right: number;
-  top: number;
-  bottom: number;
-  sx: (x: number) => number;
-  sy: (y: number) => number;
-  parts: string[];
-}
-
-/** The axes, ticks, grid and labels around a plot area covering the given data ranges. */
-function frame(
-  [x0, x1]: [number, number],
-  [y0, y1]: [number, number],
-  opts: PlotOptions,
-  legendWidth: number,
-): Frame {
-  const width = opts.width ?? 560, height = opts.height ?? 320;
-  const left = 56, right = width - 12 - legendWidth;
-  const top = opts.title ? 28 : 12, bottom = height - (opts.xLabel ? 40 : 26);
-  if (x1 === x0) x0 -= 0.5, x1 += 0.5;
-  if (y1 === y0) y0 -= Math.abs(y0) * 0.1 || 0.5, y1 += Math.abs(y1) * 0.1 || 0.5;
-  const sx = (x: number) => left + ((x - x0) / (x1 - x0)) * (right - left);
-  const sy = (y: number) => bottom - ((y - y0) / (y1 - y0)) * (bottom - top);
-  const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
-    `viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
-    `<rect width="${width}" height="${height}" fill="white"/>`,
-  ];
-  if (opts.title) {
-    parts.push(
-      `<text x="${(left + right) / 2}" y="18" text-anchor="middle" font-size="13">${
-        escapeXml(opts.title)
-      }</text>`,
-    );
-  }
-  for (const v of niceTicks(y0, y1)) {
-    const y = sy(v).toFixed(1);
-    parts.push(
-      `<line x1="${left}" x2="${right}" y1="${y}" y2="${y}" stroke="#e5e5e5"/>`,
-      `<text x="${left - 4}" y="${y}" text-anchor="end" dy="0.32em">${formatNumber(v)}</text>`,
-    );
-  }
-  for (const v of niceTicks(x0, x1, Math.max(2, Math.floor((right - left) / 70)))) {
-    const x = sx(v).toFixed(1);
-    parts.push(
-      `<line x1="${x}" x2="${x}" y1="${bottom}" y2="${bottom + 4}" stroke="#333"/>`,
-      `<text x="${x}" y="${bottom + 15}" text-anchor="middle">${formatNumber(v)}</text>`,
-    );
-  }
-  parts.push(
-    `<polyline points="${left},${top} ${left},${bottom} ${right},${bottom}" fill="none" ` +
-      `stroke="#333"/>`,
-  );
-  if (opts.xLabel) {
-    parts.push(
-      `<text x="${(left + right) / 2}" y="${height - 8}" text-anchor="middle">${
-        escapeXml(opts.xLabel)
-      }</text>`,
-    );
-  }
-  if (opts.yLabel) {
-    parts.push(
-      `<text transform="translate(14 ${(top + bottom) / 2}) rotate(-90)" text-anchor="middle">${
-        escapeXml(opts.yLabel)
-      }</text>`,
-    );
-  }
-  return { width, height, left, right, top, bottom, sx, sy, parts };
-}
-
-function legend(f: Frame, names: string[]): string[] {
-  return names.flatMap((name, i) => {
-    const y = f.top + 6 + i * 16;
-    return [
-      `<rect x="${f.right + 10}" y="${y - 5}" width="12" height="10" fill="${
-        PALETTE[i % PALETTE.length]
-      }"/>`,
-      `<text x="${f.right + 26}" y="${y}" dy="0.32em">${escapeXml(name)}</text>`,
-    ];
-  });
-}
-
-function legendWidth(names: string[]): number {
-  return names.length > 1 ? 30 + 6.5 * Math.max(...names.map((n) => n.length)) : 0;
-}
-
-function extent(values: Iterable<number>): [number, number] {
-  let lo = Infinity, hi = -Infinity;
-  for (const v of values) {
-    if (Number.isFinite(v)) lo = Math.min(lo, v), hi = Math.max(hi, v);
-  }
-  return Number.isFinite(lo) ? [lo, hi] : [0, 1];
+/** The Plot options that {@link PlotOptions} stand for. */
+function frame(opts: PlotOptions, names: readonly string[]): Plot.PlotOptions {
+  return {
+    title: opts.title,
+    width: opts.width ?? 560,
+    height: opts.height ?? 320,
+    x: { label: opts.xLabel ?? null },
+    y: { label: opts.yLabel ?? null, grid: true },
+    color: { domain: names, legend: names.length > 1 },
+  };
 }
 
 /**
- * A line plot of one or more series (non-finite points break a line) as an SVG document.
+ * A line plot of one or more series (non-finite points break a line), with dots on each point
+ * of series of at most 50 points and a legend for several series.
  *
  * @example
  * ```ts
- * import { linePlotSvg } from "@symgrad/symgrad/display";
- * const svg = linePlotSvg([{ name: "loss", y: [2.3, 1.1, 0.7] }], { xLabel: "epoch" });
- * console.log(svg.includes("polyline")); // true
+ * import { linePlot } from "@symgrad/symgrad/display";
+ * const fig = linePlot([{ name: "loss", y: [2.3, 1.1, 0.7] }], { xLabel: "epoch" });
+ * console.log(fig.svg.includes("<path")); // true
  * ```
  */
-export function linePlotSvg(series: readonly Series[], opts: PlotOptions = {}): string {
+export function linePlot(series: readonly Series[], opts: PlotOptions = {}): SvgFigure {
   if (series.length === 0) throw new Error("linePlot: expected at least one series");
-  const xsOf = (s: Series) => s.x ?? Array.from({ length: s.y.length }, (_, i) => i + 1);
-  for (const s of series) {
-    if (xsOf(s).length !== s.y.length) {
+  const rows = series.flatMap((s) => {
+    const xs = s.x ?? Array.from({ length: s.y.length }, (_, i) => i + 1);
+    if (xs.length !== s.y.length) {
       throw new Error(
-        `linePlot: series ${JSON.stringify(s.name)} has ${xsOf(s).length} x values and ` +
+        `linePlot: series ${JSON.stringify(s.name)} has ${xs.length} x values and ` +
           `${s.y.length} y values; expected equal lengths`,
       );
     }
-  }
-  const names = series.map((s) => s.name);
-  const f = frame(
-    extent(series.flatMap((s) => Array.from(xsOf(s)))),
-    extent(series.flatMap((s) => Array.from(s.y))),
-    opts,
-    legendWidth(names),
-  );
-  series.forEach((s, i) => {
-    const xs = xsOf(s);
-    const color = PALETTE[i % PALETTE.length];
-    let run: string[] = [];
-    const flush = () => {
-      if (run.length > 1) {
-        f.parts.push(
-          `<polyline points="${run.join(" ")}" fill="none" stroke="${color}" stroke-width="2"/>`,
-        );
-      }
-      run = [];
-    };
-    for (let j = 0; j < s.y.length; j++) {
-      if (Number.isFinite(s.y[j]) && Number.isFinite(xs[j])) {
-        run.push(`${f.sx(xs[j]).toFixed(1)},${f.sy(s.y[j]).toFixed(1)}`);
-      } else flush();
-    }
-    if (s.y.length <= 50) {
-      for (let j = 0; j < s.y.length; j++) {
-        if (!Number.isFinite(s.y[j])) continue;
-        f.parts.push(
-          `<circle cx="${f.sx(xs[j]).toFixed(1)}" cy="${
-            f.sy(s.y[j]).toFixed(1)
-          }" r="2.5" fill="${color}"/>`,
-        );
-      }
-    }
-    flush();
+    // Plot leaves a gap at a NaN; infinities would stretch the scale instead.
+    const finite = (v: number) => (Number.isFinite(v) ? v : NaN);
+    return Array.from(s.y, (y, i) => ({ series: s.name, x: finite(xs[i]), y: finite(y) }));
   });
-  if (names.length > 1) f.parts.push(...legend(f, names));
-  f.parts.push("</svg>");
-  return f.parts.join("\n");
-}
-
-/** A line plot figure (see {@link linePlotSvg}) that renders itself in Jupyter. */
-export function linePlot(series: readonly Series[], opts: PlotOptions = {}): SvgFigure {
-  return new SvgFigure(
-    linePlotSvg(series, opts),
-    opts.title ?? `line plot of ${series.map((s) => s.name).join(", ")}`,
+  const names = series.map((s) => s.name);
+  const dotted = rows.filter((r) => series.find((s) => s.name === r.series)!.y.length <= 50);
+  return plot(
+    {
+      ...frame(opts, names),
+      marks: [
+        Plot.lineY(rows, { x: "x", y: "y", stroke: "series", strokeWidth: 2 }),
+        Plot.dot(dotted, { x: "x", y: "y", fill: "series", r: 2.5 }),
+      ],
+    },
+    opts.title ?? `line plot of ${names.join(", ")}`,
   );
 }
 
@@ -233,74 +212,59 @@ export interface HistogramSeries {
   values: ArrayLike<number>;
 }
 
-/** Options of {@link histogramSvg}. */
+/** Options of {@link histogram}. */
 export interface HistogramOptions extends PlotOptions {
   /** Number of equal-width bins over the range of all data sets (default 30). */
   bins?: number;
 }
 
 /**
- * A histogram of one or more data sets over shared bins (overlaid, translucent) as SVG.
+ * A histogram of one or more data sets over shared equal-width bins, overlaid and translucent.
  *
  * @example
  * ```ts
- * import { histogramSvg } from "@symgrad/symgrad/display";
- * const svg = histogramSvg([{ name: "x", values: [1, 2, 2, 3, 3, 3] }], { bins: 3 });
- * console.log(svg.includes("<rect")); // true
+ * import { histogram } from "@symgrad/symgrad/display";
+ * const fig = histogram([{ name: "x", values: [1, 2, 2, 3, 3, 3] }], { bins: 3 });
+ * console.log(fig.svg.includes("<rect")); // true
  * ```
  */
-export function histogramSvg(
+export function histogram(
   data: readonly HistogramSeries[],
   opts: HistogramOptions = {},
-): string {
+): SvgFigure {
   const bins = opts.bins ?? 30;
   if (!Number.isInteger(bins) || bins < 1) {
     throw new Error(`histogram: bins must be a positive integer, got ${bins}`);
   }
   if (data.length === 0) throw new Error("histogram: expected at least one data set");
-  let [lo, hi] = extent(data.flatMap((d) => Array.from(d.values)));
-  if (hi === lo) lo -= 0.5, hi += 0.5;
-  const width = (hi - lo) / bins;
-  const counts = data.map((d) => {
-    const c = new Array<number>(bins).fill(0);
-    for (let i = 0; i < d.values.length; i++) {
-      const v = d.values[i];
-      if (Number.isFinite(v)) c[Math.min(bins - 1, Math.floor((v - lo) / width))]++;
-    }
-    return c;
-  });
-  const names = data.map((d) => d.name);
-  const f = frame(
-    [lo, hi],
-    [0, Math.max(1, ...counts.flat())],
-    { yLabel: "count", ...opts },
-    legendWidth(names),
+  const rows = data.flatMap((d) =>
+    Array.from(d.values).filter(Number.isFinite).map((value) => ({ series: d.name, value }))
   );
-  counts.forEach((c, i) => {
-    const color = PALETTE[i % PALETTE.length];
-    c.forEach((n, b) => {
-      if (n === 0) return;
-      const x = f.sx(lo + b * width), x2 = f.sx(lo + (b + 1) * width), y = f.sy(n);
-      f.parts.push(
-        `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${(x2 - x).toFixed(1)}" ` +
-          `height="${(f.bottom - y).toFixed(1)}" fill="${color}" fill-opacity="${
-            data.length > 1 ? 0.55 : 0.85
-          }" stroke="white" stroke-width="0.5"/>`,
-      );
-    });
-  });
-  if (names.length > 1) f.parts.push(...legend(f, names));
-  f.parts.push("</svg>");
-  return f.parts.join("\n");
-}
-
-/** A histogram figure (see {@link histogramSvg}) that renders itself in Jupyter. */
-export function histogram(
-  data: readonly HistogramSeries[],
-  opts: HistogramOptions = {},
-): SvgFigure {
-  return new SvgFigure(
-    histogramSvg(data, opts),
-    opts.title ?? `histogram of ${data.map((d) => d.name).join(", ")}`,
+  let lo = Math.min(...rows.map((r) => r.value)), hi = Math.max(...rows.map((r) => r.value));
+  if (!(hi > lo)) lo = (Number.isFinite(lo) ? lo : 0) - 0.5, hi = lo + 1;
+  const thresholds = Array.from({ length: bins + 1 }, (_, i) => lo + ((hi - lo) * i) / bins);
+  // The last bin is closed on the right, so the largest sample falls inside it.
+  thresholds[bins] = hi + (hi - lo) * 1e-9;
+  const names = data.map((d) => d.name);
+  return plot(
+    {
+      ...frame({ yLabel: "count", ...opts }, names),
+      x: { label: opts.xLabel ?? null, domain: [lo, hi] },
+      marks: [
+        // y2 instead of y: the data sets overlap rather than stack.
+        Plot.rectY(
+          rows,
+          Plot.binX<Plot.RectYOptions>({ y2: "count" }, {
+            x: "value",
+            fill: "series",
+            thresholds,
+            fillOpacity: data.length > 1 ? 0.55 : 0.85,
+            inset: 0.5,
+          }),
+        ),
+        Plot.ruleY([0]),
+      ],
+    },
+    opts.title ?? `histogram of ${names.join(", ")}`,
   );
 }

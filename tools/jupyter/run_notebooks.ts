@@ -1,7 +1,8 @@
 /**
  * Executes every notebook under `examples/notebooks/` with `jupyter nbconvert --execute` and
  * Deno's kernel (kernelspec written by `kernelspec.ts` into `.jupyter-data/`), then checks that
- * no cell failed and that the outputs include the expected MIME types. Exits non-zero on failure.
+ * no cell failed, that the outputs include the expected MIME types, and that every picture
+ * survives the export to HTML (`export_check.ts`). Exits non-zero on failure.
  *
  * Usage: `deno task notebooks [notebook.ipynb ...]`
  *
@@ -9,9 +10,11 @@
  */
 
 import { checkNotebook, type Notebook } from "./check_outputs.ts";
+import { checkExportedHtml, checkPictureOutputs, exportHtml } from "./export_check.ts";
 import { DEFAULT_DATA_DIR, writeKernelspec } from "./kernelspec.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
+const here = new URL(".", import.meta.url).pathname;
 const jupyter = Deno.env.get("JUPYTER") ?? "/usr/bin/jupyter";
 
 async function notebooks(): Promise<string[]> {
@@ -34,30 +37,46 @@ async function execute(path: string, name: string): Promise<{ problems: string[]
       "nbconvert",
       "--to",
       "notebook",
-      "--execute",
-      "--ExecutePreprocessor.timeout=600",
-      "--ExecutePreprocessor.kernel_name=deno",
+      // nbconvert's executor, waiting past each cell's idle status for late outputs.
+      '--NotebookExporter.preprocessors=["late_outputs.LateOutputExecutePreprocessor"]',
+      "--LateOutputExecutePreprocessor.enabled=True",
+      "--LateOutputExecutePreprocessor.timeout=600",
+      "--LateOutputExecutePreprocessor.kernel_name=deno",
       "--output-dir",
       outDir,
       path,
     ],
-    env: { JUPYTER_DATA_DIR: DEFAULT_DATA_DIR },
+    env: { JUPYTER_DATA_DIR: DEFAULT_DATA_DIR, PYTHONPATH: here },
     stdout: "piped",
     stderr: "piped",
   }).output();
+  const stderr = new TextDecoder().decode(run.stderr);
+  for (const line of stderr.split("\n")) {
+    if (/arrived after its idle/.test(line)) console.warn(line);
+  }
   if (!run.success) {
-    const log = new TextDecoder().decode(run.stderr).split("\n").slice(-40).join("\n");
+    const log = stderr.split("\n").slice(-40).join("\n");
     return { problems: [`nbconvert exited with ${run.code}:\n${log}`], note: "" };
   }
   const executed = JSON.parse(await Deno.readTextFile(`${outDir}/${name}`)) as Notebook;
   const report = checkNotebook(executed);
-  const note = `${report.codeCells} code cells, outputs ${[...report.mimeTypes].sort().join(", ")}`;
-  return { problems: report.problems, note };
+  const problems = [...report.problems, ...checkPictureOutputs(executed)];
+  // The export is checked once every picture is there (a lost output is retried first).
+  if (problems.length === 0) {
+    const exported = await exportHtml(jupyter, `${outDir}/${name}`, outDir);
+    if ("error" in exported) problems.push(exported.error);
+    else problems.push(...checkExportedHtml(executed, exported.html));
+  }
+  const note =
+    `${report.codeCells} code cells, outputs ${[...report.mimeTypes].sort().join(", ")}` +
+    (problems.length === 0 ? "; every picture survives the HTML export" : "");
+  return { problems, note };
 }
 
 // Deno's kernel can report a cell idle before its execute_result reaches nbconvert, which then
-// drops that output (a kernel-side ordering race; interactive front ends still show it). A run
-// that only misses MIME types is therefore retried; a failing cell fails at once.
+// drops that output (a kernel-side ordering race; interactive front ends still show it).
+// late_outputs.py waits for such outputs; a run that still misses one is retried, while a
+// failing cell fails at once.
 const ATTEMPTS = 3;
 let failed = 0;
 for (const path of await notebooks()) {
@@ -66,7 +85,8 @@ for (const path of await notebooks()) {
     const start = performance.now();
     const { problems, note } = await execute(path, name);
     const seconds = ((performance.now() - start) / 1000).toFixed(1);
-    const onlyMissing = problems.length > 0 && problems.every((p) => p.startsWith("no output"));
+    const onlyMissing = problems.length > 0 &&
+      problems.every((p) => /^no (picture )?output/.test(p));
     if (problems.length === 0) {
       console.log(`ok   ${name} (${seconds} s): ${note}`);
     } else if (onlyMissing && attempt < ATTEMPTS) {
