@@ -713,7 +713,10 @@ export class Tensor {
 
   /** Log-softmax along `axis` (default last). */
   logSoftmax(axis = -1): Tensor {
-    return this.sub(this.logsumexp(axis, { keepdims: true }));
+    // (x - m) - log Σ exp(x - m), not x - logsumexp(x): rounding m + log Σ to float32 loses
+    // the low bits of log Σ when |m| is large (1e4: an ulp of 2^-10).
+    const shifted = this.sub(this.max(axis, { keepdims: true }).detach());
+    return shifted.sub(shifted.exp().sum(axis, { keepdims: true }).log());
   }
 
   // ------------------------------------------------------------------------------------------
