@@ -309,8 +309,10 @@ export function renderKernel(
     close: "}",
   });
   /** Parts a reduction of `extent` steps splits into, at most `maxChunk` steps each. */
-  const partsFor = (extent: number, maxChunk: number, wanted: number): number => {
-    const parts = Math.max(1, Math.ceil(extent / maxChunk), wanted);
+  const partsFor = (extent: number, maxChunk: number, wanted: number, hardChunk = maxChunk) => {
+    let parts = Math.max(1, Math.ceil(extent / maxChunk), wanted);
+    // The fold walks the parts: past the budget, parts get longer (up to `hardChunk`) instead.
+    if (parts > LOOP_BUDGET) parts = Math.ceil(extent / hardChunk);
     if (parts > LOOP_BUDGET) {
       throw new Error(
         `webgpu: ${label} reduces ${length} elements per output, too many for two WebGPU ` +
@@ -397,10 +399,12 @@ fn main(${KERNEL_PARAMS}) {
     const nested = inner <= MAX_NESTED_INNER;
     const splitExtent = nested ? extents[first] : length;
     const maxParts = nested && redLoops.length > 1 ? extents[first] : Math.floor(splitExtent / 256);
+    const nestChunk = nested ? Math.floor(LOOP_BUDGET / inner) : LOOP_BUDGET;
     const parts = partsFor(
       splitExtent,
-      nested ? Math.min(MAX_SERIAL_LOOP, Math.floor(LOOP_BUDGET / inner)) : MAX_SERIAL_LOOP,
+      Math.min(MAX_SERIAL_LOOP, nestChunk),
       Math.min(maxParts, Math.ceil(SERIAL_INVOCATIONS / outputs)),
+      nestChunk,
     );
     const chunk = Math.ceil(splitExtent / parts);
     let loops: Level[];
