@@ -724,7 +724,10 @@ export class Tensor {
 
   /** Log-softmax along `axis` (default last). */
   logSoftmax(axis = -1): Tensor {
-    const out = this.sub(this.logsumexp(axis, { keepdims: true }));
+    // (x - m) - log Σ exp(x - m), not x - logsumexp(x): rounding m + log Σ to float32 loses
+    // the low bits of log Σ when |m| is large (1e4: an ulp of 2^-10).
+    const shifted = this.sub(this.max(axis, { keepdims: true }).detach());
+    const out = shifted.sub(shifted.exp().sum(axis, { keepdims: true }).log());
     const [a] = normalizeAxes("logSoftmax", axis, this.ndim);
     if (isFloat(this.dtype)) markComposite(out.node, "log_softmax", [this.node], { axis: a });
     return out;

@@ -28,6 +28,7 @@ import { type Backend, type BackendStats, emptyStats, type Executable } from "..
 import { BufferPool, sizeClass, USAGE } from "./buffer_pool.ts";
 import { type AcquiredDevice, acquireDevice, type DeviceLimits } from "./device.ts";
 import type { Binding, RenderedKernel, ScratchBuffer } from "./kernel.ts";
+import { checkBufferBytes, checkKernelExtents } from "./limits.ts";
 import { type CachedPipeline, PipelineCache } from "./pipeline_cache.ts";
 import { renderKernel, type RenderOptions } from "./render_kernel.ts";
 import { storageType } from "./wgsl.ts";
@@ -161,15 +162,9 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
 
   /** Bytes of the device buffer for `size` elements, checked against the binding limit. */
   #bytesFor(what: string, size: number): number {
+    checkBufferBytes(what, size, this.limits);
     const raw = size * 4;
-    const max = this.limits.maxStorageBufferBindingSize;
-    if (raw > max) {
-      throw new Error(
-        `webgpu: ${what} needs ${raw} bytes (${size} elements), more than this device's ` +
-          `maxStorageBufferBindingSize of ${max} bytes; expected smaller tensors, or the "cpu" ` +
-          `backend`,
-      );
-    }
+    const max = Math.min(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize);
     const cls = sizeClass(raw);
     return cls <= max ? cls : Math.ceil(raw / 16) * 16;
   }
@@ -256,6 +251,7 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
     program: Program,
   ): { schedule: Schedule; kernels: RenderedKernel[]; scratch: ScratchBuffer[] } {
     const s = schedule(program);
+    checkKernelExtents(s.kernels, program);
     const scratch: ScratchBuffer[] = [];
     const kernels = s.kernels.flatMap((k) => renderKernel(k, s.buffers, scratch, this.#render));
     return { schedule: s, kernels, scratch };

@@ -17,25 +17,38 @@ import { type Kernel, type ScheduleBuffer, usedValues } from "../../core/schedul
 import { linearCoef } from "../../core/symbolic.ts";
 import type { Binding, RenderedKernel, ScratchBuffer } from "./kernel.ts";
 import { renderTiled } from "./render_tiled.ts";
-import {
-  aluSource,
-  condSource,
-  INDEX_HELPERS,
-  indexSource,
-  loopName,
-  maxExpr,
-} from "./wgsl_expr.ts";
-import { f32Literal, KERNEL_PARAMS, LINEAR_WORKGROUP, literal, storageType, u32 } from "./wgsl.ts";
+import { accumulator } from "./accumulate.ts";
+import { aluSource, condSource, INDEX_HELPERS, indexSource, loopName } from "./wgsl_expr.ts";
+import { KERNEL_PARAMS, LINEAR_WORKGROUP, literal, storageType, u32 } from "./wgsl.ts";
 
 /** Invocations per workgroup of elementwise and per-output kernels. */
 const THREAD_WG = 256;
 /** Invocations a serial reduction aims for (splitting long reductions to get there). */
 const SERIAL_INVOCATIONS = 2048;
 /**
- * Most iterations of a loop that one invocation runs serially: bounded work per invocation
- * (Mesa's llvmpipe, for one, cuts loops off after 65536 iterations).
+ * Most loop iterations one invocation runs, counting every loop it enters, nested or one after
+ * another. Mesa's llvmpipe silently ends every loop of an invocation once its loops have
+ * iterated 65535 times in total, leaving the rest of its work undone; every kernel below keeps
+ * its invocations within this budget (bounded work per invocation suits GPUs too).
  */
+export const LOOP_BUDGET = 49152;
+/** Most iterations of one loop that an invocation runs serially (within the budget). */
 const MAX_SERIAL_LOOP = 16384;
+/**
+ * Most iterations per pass over the inner loops of a reduction nest for it to be walked as a
+ * nest (the outer loop then gets at least LOOP_BUDGET / 1024 iterations); longer inner loops
+ * are walked as one flat range.
+ */
+const MAX_NESTED_INNER = 1024;
+/** Steps each lane takes along its segment of a row, where a workgroup walks a row. */
+const ROW_STEPS = 64;
+
+/** Loop iterations of a nest whose loops (outermost first) run `counts` times, plus one. */
+function nestCost(counts: readonly number[]): number {
+  let total = 1, product = 1;
+  for (const c of counts) total += product *= c;
+  return total;
+}
 
 /** A level of a loop nest: lines that define some loop variables (or open a loop). */
 interface Level {
@@ -188,9 +201,6 @@ export function renderKernel(
 
   const result = arg(k.result);
   const store = (value: string) => `out[${indexSource(k.out.index)}] = ${value};`;
-  const identity = k.reduceOp === "max" ? f32Literal(-Infinity) : "0.0f";
-  const combine = (acc: string, v: string) =>
-    k.reduceOp === "max" ? maxExpr(acc, v) : `${acc} + ${v}`;
   const outDecl = (binding: number, t: string) =>
     `@group(0) @binding(${binding}) var<storage, read_write> out: array<${t}>;\n`;
   const source = (outD: string, wg: number, body: string, shared = "") =>
@@ -240,28 +250,30 @@ export function renderKernel(
       )];
     }
     if (lastOut !== undefined && extents[lastOut] >= 64) {
-      // A workgroup per row of the last loop: row-invariant values are computed once per lane.
+      // A workgroup per row of the last loop, or per segment of ROW_STEPS · wg elements of a
+      // long row: row-invariant values are computed once per lane.
       const wg = lanes(extents[lastOut]);
       const outer = outLoops.slice(0, -1);
       const rows = prod(outer);
       const n = loopName(lastOut);
+      const e = extents[lastOut];
+      const segment = wg * ROW_STEPS;
+      const segments = Math.ceil(e / segment);
+      const head = segments === 1
+        ? `let w = ${linear};\nif (w >= ${rows}) { return; }\n${decode("w", outer, extents)}`
+        : `let ws = ${linear};\nif (ws >= ${rows * segments}) { return; }\n` +
+          `let w = ws / ${segments};\nlet seg = (ws % ${segments}) * ${segment};\n` +
+          `let seg_end = min(seg + ${segment}, ${e});\n${decode("w", outer, extents)}`;
+      const loop = segments === 1
+        ? `for (var ${n} = i32(lid.x); ${n} < ${e}; ${n} += ${wg}) {`
+        : `for (var ${n} = seg + i32(lid.x); ${n} < seg_end; ${n} += ${wg}) {`;
       return [kernel(
         nest([
-          {
-            open: `let w = ${linear};\nif (w >= ${rows}) { return; }\n${
-              decode("w", outer, extents)
-            }`,
-            vars: outer,
-            close: "",
-          },
-          {
-            open: `for (var ${n} = i32(lid.x); ${n} < ${extents[lastOut]}; ${n} += ${wg}) {`,
-            vars: [lastOut],
-            close: "}",
-          },
+          { open: head, vars: outer, close: "" },
+          { open: loop, vars: [lastOut], close: "}" },
         ], store(result)),
         wg,
-        rows,
+        rows * segments,
       )];
     }
     return [kernel(
@@ -276,6 +288,7 @@ export function renderKernel(
     )];
   }
 
+  const acc = accumulator(k.reduceOp);
   const outputLevel = (o: string, extra = ""): Level => ({
     open: `${extra}${decode(o, outLoops, extents)}`,
     vars: outLoops,
@@ -289,9 +302,35 @@ export function renderKernel(
       close: "}",
     };
   };
+  /** The reduction walked as one flat range `[start, stop)` with step `step`. */
+  const flatLoop = (from: string, step: string): Level => ({
+    open: `for (var r = ${from}; r < stop; r += ${step}) {\n${decode("r", redLoops, extents)}`,
+    vars: redLoops,
+    close: "}",
+  });
+  /** Parts a reduction of `extent` steps splits into, at most `maxChunk` steps each. */
+  const partsFor = (extent: number, maxChunk: number, wanted: number, hardChunk = maxChunk) => {
+    let parts = Math.max(1, Math.ceil(extent / maxChunk), wanted);
+    // The fold walks the parts: past the budget, parts get longer (up to `hardChunk`) instead.
+    if (parts > LOOP_BUDGET) parts = Math.ceil(extent / hardChunk);
+    if (parts > LOOP_BUDGET) {
+      throw new Error(
+        `webgpu: ${label} reduces ${length} elements per output, too many for two WebGPU ` +
+          `kernels (at most ${LOOP_BUDGET} parts of ${maxChunk} loop steps); expected a shorter ` +
+          `reduction (split it into partial sums), or the "cpu" backend`,
+      );
+    }
+    return parts;
+  };
+  /** Scratch buffer for `n` partial accumulator states. */
+  const partialBuffer = (n: number): Binding => {
+    const partial: ScratchBuffer = { id: scratch.length, bytes: n * acc.words * 4 };
+    scratch.push(partial);
+    return { kind: "scratch", id: partial.id };
+  };
 
   /**
-   * Stage 2 of a split reduction: one invocation per output folds its `parts` partial results,
+   * Stage 2 of a split reduction: one invocation per output folds its `parts` partial states,
    * stored part-major (`byOutput`: output-major).
    */
   const fold = (parts: number, n: number, partials: Binding, byOutput = false): RenderedKernel => ({
@@ -304,12 +343,15 @@ fn main(${KERNEL_PARAMS}) {
   let o = ${linear} * ${THREAD_WG} + i32(lid.x);
   if (o >= ${n}) { return; }
   ${decode("o", outLoops, extents).replaceAll("\n", "\n  ")}
-  var acc = ${identity};
+  ${acc.decl("acc").replaceAll("\n", "\n  ")}
   for (var p = 0; p < ${parts}; p++) {
-    let v = partial[${byOutput ? `o * ${parts} + p` : `p * ${n} + o`}];
-    acc = ${combine("acc", "v")};
+    ${
+      acc.get("m", "partial", byOutput ? `o * ${parts} + p` : `p * ${n} + o`)
+        .replaceAll("\n", "\n    ")
+    }
+    ${acc.merge("acc", "m").replaceAll("\n", "\n    ")}
   }
-  ${store("acc")}
+  ${store(acc.value("acc"))}
 }
 `,
   });
@@ -324,44 +366,59 @@ fn main(${KERNEL_PARAMS}) {
       valueSource,
       arg,
       decode: (x, loops) => decode(x, loops, extents),
-      identity,
-      combine,
+      acc,
       store,
       linear,
+      partsFor,
     }, opts.maxSharedBytes);
     if (tiled !== undefined) {
-      return [
-        kernel(tiled.body.replaceAll("\n", "\n  "), tiled.wg, tiled.workgroups, tiled.shared),
-      ];
+      const split = tiled.parts > 1;
+      const target = split ? partialBuffer(outputs * tiled.parts) : outBinding;
+      const stage1: RenderedKernel = {
+        label: split ? `${label} (part 1 of 2)` : label,
+        bindings: [...bindings, target],
+        workgroups: tiled.workgroups,
+        source: source(
+          outDecl(nReads, split ? "f32" : outType),
+          tiled.wg,
+          tiled.body.replaceAll("\n", "\n  "),
+          tiled.shared,
+        ),
+      };
+      return split ? [stage1, fold(tiled.parts, outputs, target, true)] : [stage1];
     }
   }
 
-  const cooperative = redLoops.slice(1).some((l) => extents[l] > MAX_SERIAL_LOOP) ||
-    (opts.cooperative && (contiguous(lastRed) || (outputs < 1024 && length > 64)));
+  const cooperative = opts.cooperative && (contiguous(lastRed) || (outputs < 1024 && length > 64));
   if (!cooperative) {
     // One invocation per output and part: when outputs are few, the outermost reduction loop is
-    // split into parts whose partial results a second kernel folds.
+    // split into parts whose partial results a second kernel folds. Where the inner loops are
+    // long, the reduction is walked as one flat range instead, split the same way.
     const first = redLoops[0];
-    const maxParts = redLoops.length === 1 ? Math.floor(extents[first] / 256) : extents[first];
-    const parts = Math.max(
-      Math.ceil(extents[first] / MAX_SERIAL_LOOP),
+    const inner = nestCost(redLoops.slice(1).map((l) => extents[l]));
+    const nested = inner <= MAX_NESTED_INNER;
+    const splitExtent = nested ? extents[first] : length;
+    const maxParts = nested && redLoops.length > 1 ? extents[first] : Math.floor(splitExtent / 256);
+    const nestChunk = nested ? Math.floor(LOOP_BUDGET / inner) : LOOP_BUDGET;
+    const parts = partsFor(
+      splitExtent,
+      Math.min(MAX_SERIAL_LOOP, nestChunk),
       Math.min(maxParts, Math.ceil(SERIAL_INVOCATIONS / outputs)),
+      nestChunk,
     );
-    const chunk = Math.ceil(extents[first] / parts);
-    const loops = redLoops.map((l) => forLoop(l));
-    if (parts > 1) loops[0] = forLoop(first, "start", "stop");
-    let target: Binding = outBinding, targetType = outType, finalStore = store("acc");
-    if (parts > 1) {
-      const partial: ScratchBuffer = { id: scratch.length, bytes: outputs * parts * 4 };
-      scratch.push(partial);
-      target = { kind: "scratch", id: partial.id };
-      targetType = "f32";
-      finalStore = "out[w] = acc;";
+    const chunk = Math.ceil(splitExtent / parts);
+    let loops: Level[];
+    if (nested) {
+      loops = redLoops.map((l) => forLoop(l));
+      if (parts > 1) loops[0] = forLoop(first, "start", "stop");
+    } else {
+      loops = [flatLoop("start", "1")];
     }
+    const target = parts > 1 ? partialBuffer(outputs * parts) : outBinding;
     loops[0] = {
       ...loops[0],
-      open: `var acc = ${identity};\n${loops[0].open}`,
-      close: `}\n${finalStore}`,
+      open: `${acc.decl("acc")}\n${loops[0].open}`,
+      close: `}\n${parts > 1 ? acc.put("acc", "out", "w") : store(acc.value("acc"))}`,
     };
     // Neighbouring lanes take neighbouring outputs of the same part.
     const head = parts > 1
@@ -369,16 +426,17 @@ fn main(${KERNEL_PARAMS}) {
         outputs * parts
       }) { return; }\n` +
         `let o = w % ${outputs};\nlet start = (w / ${outputs}) * ${chunk};\n` +
-        `let stop = min(start + ${chunk}, ${extents[first]});\n`
-      : `let o = ${linear} * ${THREAD_WG} + i32(lid.x);\nif (o >= ${outputs}) { return; }\n`;
+        `let stop = min(start + ${chunk}, ${splitExtent});\n`
+      : `let o = ${linear} * ${THREAD_WG} + i32(lid.x);\nif (o >= ${outputs}) { return; }\n` +
+        (nested ? "" : `let start = 0;\nlet stop = ${length};\n`);
     const stage1: RenderedKernel = {
       label: parts > 1 ? `${label} (part 1 of 2)` : label,
       bindings: [...bindings, target],
       workgroups: Math.ceil((outputs * parts) / THREAD_WG),
       source: source(
-        outDecl(nReads, targetType),
+        outDecl(nReads, parts > 1 ? "f32" : outType),
         THREAD_WG,
-        nest([outputLevel("o", head), ...loops], `acc = ${combine("acc", result)};`),
+        nest([outputLevel("o", head), ...loops], acc.add("acc", result)),
       ),
     };
     return parts > 1 ? [stage1, fold(parts, outputs, target)] : [stage1];
@@ -386,15 +444,21 @@ fn main(${KERNEL_PARAMS}) {
 
   // Cooperative: a workgroup per (output, part); lanes share the reduction and combine their
   // accumulators in workgroup memory. Contiguous reductions keep their loop nest (lanes stride
-  // over the last loop, outer reduction loops are uniform); others walk a flattened range.
-  const nested = contiguous(lastRed);
-  const wg = nested ? lanes(extents[lastRed]) : 256;
+  // over the last loop, outer reduction loops are uniform); others, and nests whose inner loops
+  // are long, walk a flattened range.
+  let nested = contiguous(lastRed);
+  let wg = nested ? lanes(extents[lastRed]) : 256;
+  const mid = redLoops.slice(1, -1).map((l) => extents[l]);
+  const inner = redLoops.length > 1 ? nestCost([...mid, Math.ceil(extents[lastRed] / wg)]) : 0;
+  if (nested && inner > MAX_NESTED_INNER) [nested, wg] = [false, 256];
+  const nestedOuter = nested && redLoops.length > 1;
   const first = redLoops[0];
   // Split the outermost reduction loop (or the flat range) so that the device has work.
   const splitExtent = nested ? extents[first] : length;
-  const minChunk = nested && redLoops.length > 1 ? 1 : wg * 4;
-  const parts = Math.max(
-    Math.ceil(splitExtent / (minChunk === 1 ? MAX_SERIAL_LOOP : MAX_SERIAL_LOOP * wg)),
+  const minChunk = nestedOuter ? 1 : wg * 4;
+  const parts = partsFor(
+    splitExtent,
+    nestedOuter ? Math.min(MAX_SERIAL_LOOP, Math.floor(LOOP_BUDGET / inner)) : MAX_SERIAL_LOOP * wg,
     Math.min(Math.ceil(64 / outputs), Math.floor(splitExtent / minChunk)),
   );
   const chunk = Math.ceil(splitExtent / parts);
@@ -404,25 +468,22 @@ fn main(${KERNEL_PARAMS}) {
       `let start = (w % ${parts}) * ${chunk};\nlet stop = min(start + ${chunk}, ${splitExtent});\n`,
   );
   const split = parts > 1;
-  let target: Binding = outBinding, targetType = outType, finalStore = store("shared_acc[0]");
-  if (split) {
-    const partial: ScratchBuffer = { id: scratch.length, bytes: outputs * parts * 4 };
-    scratch.push(partial);
-    target = { kind: "scratch", id: partial.id };
-    targetType = "f32";
-    finalStore = "out[w] = shared_acc[0];";
-  }
-  const tree = `shared_acc[lid.x] = acc;
+  const target = split ? partialBuffer(outputs * parts) : outBinding;
+  const tree = `${acc.put("acc", "shared_acc", "lid.x")}
 workgroupBarrier();
 for (var s = ${u32(wg / 2)}; s > 0u; s = s >> 1u) {
   if (lid.x < s) {
-    let a = shared_acc[lid.x];
-    let b = shared_acc[lid.x + s];
-    shared_acc[lid.x] = ${combine("a", "b")};
+    ${acc.get("a", "shared_acc", "lid.x").replaceAll("\n", "\n    ")}
+    ${acc.get("b", "shared_acc", "lid.x + s").replaceAll("\n", "\n    ")}
+    ${acc.merge("a", "b").replaceAll("\n", "\n    ")}
+    ${acc.put("a", "shared_acc", "lid.x").replaceAll("\n", "\n    ")}
   }
   workgroupBarrier();
 }
-if (lid.x == 0u) { ${finalStore} }`;
+if (lid.x == 0u) {
+  ${acc.get("total", "shared_acc", "0u").replaceAll("\n", "\n  ")}
+  ${(split ? acc.put("total", "out", "w") : store(acc.value("total"))).replaceAll("\n", "\n  ")}
+}`;
   let levels: Level[];
   const lane = "i32(lid.x)";
   if (nested) {
@@ -433,17 +494,11 @@ if (lid.x == 0u) { ${finalStore} }`;
       return last ? forLoop(l, lane, String(extents[l]), String(wg)) : forLoop(l);
     });
   } else {
-    levels = [{
-      open: `for (var r = start + ${lane}; r < stop; r += ${wg}) {\n${
-        decode("r", redLoops, extents)
-      }`,
-      vars: redLoops,
-      close: "}",
-    }];
+    levels = [flatLoop(`start + ${lane}`, String(wg))];
   }
   levels[0] = {
     ...levels[0],
-    open: `var acc = ${identity};\n${levels[0].open}`,
+    open: `${acc.decl("acc")}\n${levels[0].open}`,
     close: `${levels[0].close}\n${tree}`,
   };
   const stage1: RenderedKernel = {
@@ -451,10 +506,10 @@ if (lid.x == 0u) { ${finalStore} }`;
     bindings: [...bindings, target],
     workgroups: outputs * parts,
     source: source(
-      outDecl(nReads, targetType),
+      outDecl(nReads, split ? "f32" : outType),
       wg,
-      nest([head, ...levels], `acc = ${combine("acc", result)};`),
-      `var<workgroup> shared_acc: array<f32, ${wg}>;\n`,
+      nest([head, ...levels], acc.add("acc", result)),
+      `var<workgroup> shared_acc: array<f32, ${wg * acc.words}>;\n`,
     ),
   };
   if (!split) return [stage1];

@@ -7,12 +7,15 @@
  * steps, its invocations first compute the values that do not depend on B for every (a, r) of
  * the tile, and those that do not depend on A for every (b, r), into workgroup memory; after a
  * barrier every invocation combines its row and column over the chunk. Each loaded element is
- * then read from device memory once per tile instead of once per output.
+ * then read from device memory once per tile instead of once per output. A long reduction is
+ * split into parts (each a range of whole chunks) whose partial states a second kernel folds, so
+ * that no invocation runs more loop iterations than the budget (render_kernel.ts).
  *
  * @module
  */
 
 import type { Kernel } from "../../core/schedule.ts";
+import type { Accumulator } from "./accumulate.ts";
 import { literal } from "./wgsl.ts";
 
 /** Tile extent along A, B and the reduction (TILE² invocations per workgroup). */
@@ -32,17 +35,25 @@ export interface TileContext {
   arg(i: number): string;
   /** `let` bindings of `loops` decoded from the linear index `x`. */
   decode(x: string, loops: readonly number[]): string;
-  readonly identity: string;
-  combine(acc: string, v: string): string;
+  /** The reduce op's accumulator. */
+  readonly acc: Accumulator;
   store(value: string): string;
   readonly linear: string;
+  /** Parts a reduction of `extent` steps splits into: at most `maxChunk` each, `wanted` or more. */
+  partsFor(extent: number, maxChunk: number, wanted: number): number;
 }
+
+/**
+ * Chunks of the reduction one invocation walks: each costs TILE + 1 loop iterations, and the
+ * budget leaves a margin for the rest of the kernel.
+ */
+const MAX_CHUNKS = 2560;
 
 /** The source body, shared declarations and workgroup count of a tiled kernel, if it applies. */
 export function renderTiled(
   c: TileContext,
   maxSharedBytes: number,
-): { body: string; shared: string; workgroups: number; wg: number } | undefined {
+): { body: string; shared: string; workgroups: number; wg: number; parts: number } | undefined {
   const { k, extents, outLoops, redLoops, used } = c;
   if (k.reduceOp === undefined || outLoops.length < 2) return undefined;
   const length = redLoops.reduce((p, l) => p * extents[l], 1);
@@ -100,7 +111,7 @@ export function renderTiled(
   let ${ln(loop)} = ${base} + t / ${TILE};
   let r = c0 + t % ${TILE};
   ${c.decode("r", redLoops).replaceAll("\n", "\n  ")}
-  if (${ln(loop)} < ${extents[loop]} && r < ${length}) {
+  if (${ln(loop)} < ${extents[loop]} && r < stop) {
     ${sideSource(s).replaceAll("\n", "\n    ")}
     ${mine.map((i) => `sh${i}[t] = ${c.arg(i)};`).join("\n    ")}
   } else {
@@ -112,29 +123,47 @@ export function renderTiled(
   const reads = [...frontier].map((i) =>
     `let v${i} = sh${i}[${side(i) === "a" ? "ta" : "tb"} * ${TILE} + rr];`
   ).join("\n      ");
+  const tiles = outerCount * tilesA * tilesB;
+  const chunks = Math.ceil(length / TILE);
+  const parts = c.partsFor(
+    chunks,
+    MAX_CHUNKS,
+    Math.min(Math.ceil(64 / tiles), Math.floor(chunks / 64)),
+  );
+  const span = Math.ceil(chunks / parts) * TILE;
+  // The output's row-major index over all output loops (partial states are output-major).
+  let linearOut = "0";
+  for (const l of outLoops) linearOut = `(${linearOut} * ${extents[l]} + ${ln(l)})`;
+  const head = parts === 1
+    ? `let w = ${c.linear};\nif (w >= ${tiles}) { return; }\nlet start = 0;\nlet stop = ${length};`
+    : `let wp = ${c.linear};\nif (wp >= ${tiles * parts}) { return; }\n` +
+      `let w = wp / ${parts};\nlet part = wp % ${parts};\nlet start = part * ${span};\n` +
+      `let stop = min(start + ${span}, ${length});`;
+  const finish = parts === 1
+    ? c.store(c.acc.value("acc"))
+    : c.acc.put("acc", "out", `${linearOut} * ${parts} + part`);
   const body = `let t = i32(lid.x);
-let w = ${c.linear};
-if (w >= ${outerCount * tilesA * tilesB}) { return; }
+${head}
 let ta = t / ${TILE};
 let tb = t % ${TILE};
 let o = w / ${tilesA * tilesB};
 let tile_a = ((w / ${tilesB}) % ${tilesA}) * ${TILE};
 let tile_b = (w % ${tilesB}) * ${TILE};
 ${c.decode("o", outer)}
-var acc = ${c.identity};
-for (var c0 = 0; c0 < ${length}; c0 += ${TILE}) {
+${c.acc.decl("acc")}
+for (var c0 = start; c0 < stop; c0 += ${TILE}) {
   ${phase1("a", A, "tile_a").replaceAll("\n", "\n  ")}
   ${phase1("b", B, "tile_b").replaceAll("\n", "\n  ")}
   workgroupBarrier();
   {
     let ${ln(A)} = tile_a + ta;
     let ${ln(B)} = tile_b + tb;
-    for (var rr = 0; rr < min(${TILE}, ${length} - c0); rr++) {
+    for (var rr = 0; rr < min(${TILE}, stop - c0); rr++) {
       let r = c0 + rr;
       ${c.decode("r", redLoops).replaceAll("\n", "\n      ")}
       ${reads}
       ${sideSource("both").replaceAll("\n", "\n      ")}
-      acc = ${c.combine("acc", c.arg(k.result))};
+      ${c.acc.add("acc", c.arg(k.result)).replaceAll("\n", "\n      ")}
     }
   }
   workgroupBarrier();
@@ -142,7 +171,9 @@ for (var c0 = 0; c0 < ${length}; c0 += ${TILE}) {
 {
   let ${ln(A)} = tile_a + ta;
   let ${ln(B)} = tile_b + tb;
-  if (${ln(A)} < ${extents[A]} && ${ln(B)} < ${extents[B]}) { ${c.store("acc")} }
+  if (${ln(A)} < ${extents[A]} && ${ln(B)} < ${extents[B]}) {
+    ${finish.replaceAll("\n", "\n    ")}
+  }
 }`;
-  return { body, shared, workgroups: outerCount * tilesA * tilesB, wg: TILE * TILE };
+  return { body, shared, workgroups: tiles * parts, wg: TILE * TILE, parts };
 }

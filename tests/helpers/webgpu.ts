@@ -8,6 +8,24 @@
 import { registerBackend, Tensor } from "../../mod.ts";
 import { createWebGpuBackend } from "../../backends/webgpu/backend.ts";
 
+/**
+ * Mesa's Vulkan loader prints "XDG_RUNTIME_DIR is invalid or not set" for every device created
+ * without one: give the test process a private one (mode 0700, as the XDG spec asks) before the
+ * first adapter is requested. Without --allow-env or write access to /tmp, nothing changes.
+ */
+function ensureRuntimeDir(): void {
+  try {
+    if (Deno.env.get("XDG_RUNTIME_DIR") === undefined) {
+      const dir = Deno.makeTempDirSync({ prefix: "symgrad-xdg-" });
+      Deno.env.set("XDG_RUNTIME_DIR", dir);
+      globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+    }
+  } catch {
+    // Not permitted: the warning stays, the tests still run.
+  }
+}
+ensureRuntimeDir();
+
 let variants: readonly string[] | undefined;
 
 /**
