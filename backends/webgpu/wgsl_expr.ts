@@ -51,9 +51,12 @@ export function condSource(c: Cond): string {
   return parts.join(" && ") || "true";
 }
 
+/** Whether an `f32` is NaN, from its bits (`x != x` may be folded to false by the compiler). */
+const isNan = (x: string) => `((bitcast<u32>(${x}) & 0x7fffffffu) > 0x7f800000u)`;
+
 /** `max` that propagates NaN like the interpreter (WGSL leaves NaN operands unspecified). */
 export function maxExpr(a: string, b: string): string {
-  return `select(max(${a}, ${b}), ${a} + ${b}, ${a} != ${a} || ${b} != ${b})`;
+  return `select(select(max(${a}, ${b}), ${b}, ${isNan(b)}), ${a}, ${isNan(a)})`;
 }
 
 /** The WGSL expression of an ALU value; `arg` names operands, `dtypeOf` gives their dtypes. */
