@@ -92,6 +92,15 @@ export class CpuBackend extends HostBackend {
     return this.#threads ?? cpuThreads();
   }
 
+  /**
+   * Starts the worker threads now and resolves when they are ready. Without it they start on
+   * the first kernel worth splitting, which runs (like every kernel until they are ready) on the
+   * calling thread.
+   */
+  async startThreads(): Promise<void> {
+    if (this.threads > 1) await this.#poolFor(this.threads);
+  }
+
   /** Stops the worker threads (they start again on the next kernel that needs them). */
   dispose(): void {
     this.#pool?.dispose();
@@ -201,8 +210,9 @@ export class CpuBackend extends HostBackend {
         const threads = this.threads;
         if (threads === 1 || !anyParallel) return runOn(undefined, inputs, outputs);
         if (this.#pool?.threads === threads) return runOn(this.#pool, inputs, outputs);
-        if (this.#poolFailed) return runOn(undefined, inputs, outputs);
-        return this.#poolFor(threads).then((pool) => runOn(pool, inputs, outputs));
+        // Workers take tens of milliseconds to start: run on this thread meanwhile.
+        if (!this.#poolFailed && this.#starting === undefined) void this.#poolFor(threads);
+        return runOn(undefined, inputs, outputs);
       },
     };
   }
