@@ -123,9 +123,8 @@ export class CpuBackend extends HostBackend {
   }
 
   /**
-   * Starts the worker threads now and resolves when they are ready. Without it they start on
-   * the first kernel worth splitting, which runs (like every kernel until they are ready) on the
-   * calling thread.
+   * Starts the worker threads now and resolves when they are ready (otherwise the first run of
+   * a program with a kernel worth splitting starts them).
    */
   async startThreads(): Promise<void> {
     if (this.threads > 1) await this.#poolFor(this.threads);
@@ -249,9 +248,10 @@ export class CpuBackend extends HostBackend {
         const threads = this.threads;
         if (threads === 1 || !anyParallel) return runOn(undefined, inputs, outputs);
         if (this.#pool?.threads === threads) return runOn(this.#pool, inputs, outputs);
-        // Workers take tens of milliseconds to start: run on this thread meanwhile.
-        if (!this.#poolFailed && this.#starting === undefined) void this.#poolFor(threads);
-        return runOn(undefined, inputs, outputs);
+        if (this.#poolFailed) return runOn(undefined, inputs, outputs);
+        // Waited for, not started in the background: a loop of already-resolved awaits never
+        // lets the event loop take the workers' ready messages.
+        return this.#poolFor(threads).then((pool) => runOn(pool, inputs, outputs));
       },
     };
   }

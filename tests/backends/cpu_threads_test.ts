@@ -96,7 +96,7 @@ Deno.test("cpu workers stop on dispose and restart on the next kernel", async ()
   await threaded.startThreads();
   const before = await contractions("cpu-threads-3")[0].data();
   threaded.dispose();
-  // Runs on the calling thread while the workers start again in the background.
+  // The next run starts the workers again.
   const during = await contractions("cpu-threads-3")[0].data();
   await threaded.startThreads();
   const after = await contractions("cpu-threads-3")[0].data();
