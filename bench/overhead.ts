@@ -98,15 +98,20 @@ async function firstStepWhole(shape: number[]): Promise<Record<string, number>> 
   return { total, compiled: (await backendStats(BACKEND)).kernelsCompiled - before };
 }
 
-/** Median milliseconds per call of `fn`, over `batches` batches of `n` calls. */
-async function perCall(fn: () => unknown, n: number, batches = 9): Promise<number> {
-  const times: number[] = [];
+/**
+ * Median milliseconds per call of each of `fns`, over `batches` rounds of `n` calls each; the
+ * functions take turns within a round, so load that changes over time hits them alike.
+ */
+async function perCall(fns: (() => unknown)[], n: number, batches = 15): Promise<number[]> {
+  const times: number[][] = fns.map(() => []);
   for (let b = 0; b < batches; b++) {
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) await fn();
-    times.push((performance.now() - t0) / n);
+    for (let f = 0; f < fns.length; f++) {
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) await fns[f]();
+      times[f].push((performance.now() - t0) / n);
+    }
   }
-  return median(times);
+  return times.map(median);
 }
 
 /** A cached step split into graph build, kernels and realize overhead; milliseconds. */
@@ -118,18 +123,13 @@ async function cachedStep(shape: number[], n: number): Promise<Record<string, nu
     for (const o of await step()) o.dispose();
   };
   const kernels = await prepared(backend, rbnForwardBackward(inputs));
+  const build = () => rbnForwardBackward(inputs);
   // Warm up every path (V8 optimizes the hot functions; workers start).
   const warm = performance.now();
-  while (performance.now() - warm < 1500) {
-    await whole();
-    await kernels.run();
-    rbnForwardBackward(inputs);
-  }
-  const build = await perCall(() => rbnForwardBackward(inputs), n);
-  const run = await perCall(() => kernels.run(), n);
-  const total = await perCall(whole, n);
+  while (performance.now() - warm < 1500) await perCall([whole, kernels.run, build], 1, 1);
+  const [total, buildMs, run] = await perCall([whole, build, kernels.run], n);
   kernels.free();
-  return { total, build, kernels: run, "realize overhead": total - build - run };
+  return { total, build: buildMs, kernels: run, "realize overhead": total - buildMs - run };
 }
 
 async function child(mode: string, shape: number[]): Promise<Record<string, number>> {
