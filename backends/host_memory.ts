@@ -47,14 +47,17 @@ export class HostMemory {
     this.poolLimitBytes = poolLimitBytes;
   }
 
-  /** A zeroed typed array (reusing a freed one of the same dtype and size if any). */
-  alloc(dtype: DType, size: number): TypedArray {
+  /**
+   * A zeroed typed array (reusing a freed one of the same dtype and size if any); with `zero`
+   * false a reused one keeps its old contents, for a caller that overwrites every element.
+   */
+  alloc(dtype: DType, size: number, zero = true): TypedArray {
     this.#stats.liveBuffers++;
     this.#stats.liveBytes += size * itemSize(dtype);
     const reused = this.#pool.get(`${dtype}:${size}`)?.pop();
     if (reused === undefined) return allocShared(dtype, size);
     this.#pooledBytes -= reused.byteLength;
-    return reused.fill(0);
+    return zero ? reused.fill(0) : reused;
   }
 
   /** Releases `buf` into the reuse pool (or to the garbage collector when the pool is full). */
@@ -84,6 +87,11 @@ export abstract class HostBackend implements Backend<TypedArray> {
   /** Allocates a zeroed typed array (reusing a freed one of the same dtype and size if any). */
   alloc(dtype: DType, size: number): TypedArray {
     return this.#memory.alloc(dtype, size);
+  }
+
+  /** Like {@link HostBackend.alloc}, but a reused array keeps its old contents. */
+  protected allocUnzeroed(dtype: DType, size: number): TypedArray {
+    return this.#memory.alloc(dtype, size, false);
   }
 
   /** Copies `data` into `buf`. */

@@ -120,6 +120,8 @@ export type Op = keyof OpAttrs;
 
 let nextId = 1;
 const interned = new Map<string, WeakRef<Node>>();
+// Small integer ids of node heads (op, dtype, shape, attributes; a buffer's without its ref).
+const heads = new Map<string, number>();
 const forget = new FinalizationRegistry<string>((key) => {
   const ref = interned.get(key);
   if (ref !== undefined && ref.deref() === undefined) interned.delete(key);
@@ -141,6 +143,11 @@ export class Node<K extends Op = Op> {
   readonly attrs: OpAttrs[K];
   /** Structural key used for hash-consing. */
   readonly key: string;
+  /**
+   * Id of the head (op, dtype, shape, attributes; a buffer's without its ref): nodes with equal
+   * heads differ only in their inputs, so lowering compares structure by these small integers.
+   */
+  readonly head: number;
 
   private constructor(
     op: K,
@@ -149,6 +156,7 @@ export class Node<K extends Op = Op> {
     dtype: DType,
     attrs: OpAttrs[K],
     key: string,
+    head: number,
   ) {
     this.id = nextId++;
     this.op = op;
@@ -157,6 +165,7 @@ export class Node<K extends Op = Op> {
     this.dtype = dtype;
     this.attrs = Object.freeze(attrs) as OpAttrs[K];
     this.key = key;
+    this.head = head;
     Object.freeze(this);
   }
 
@@ -168,13 +177,18 @@ export class Node<K extends Op = Op> {
     dtype: DType,
     attrs: OpAttrs[K],
   ): Node<K> {
-    const attrKey = op === "buffer"
-      ? String((attrs as OpAttrs["buffer"]).ref.id)
-      : JSON.stringify(attrs);
-    const key = `${op}|${dtype}|${shape.join(",")}|${attrKey}|${inputs.map((n) => n.id).join(",")}`;
+    const head = op === "buffer"
+      ? `${op}|${dtype}|${shape.join(",")}`
+      : `${op}|${dtype}|${shape.join(",")}|${JSON.stringify(attrs)}`;
+    const tail = op === "buffer"
+      ? `${(attrs as OpAttrs["buffer"]).ref.id}|`
+      : inputs.map((n) => n.id).join(",");
+    const key = `${head}|${tail}`;
     const hit = interned.get(key)?.deref();
     if (hit !== undefined) return hit as Node<K>;
-    const node = new Node(op, inputs, shape, dtype, attrs, key);
+    let headId = heads.get(head);
+    if (headId === undefined) heads.set(head, headId = heads.size);
+    const node = new Node(op, inputs, shape, dtype, attrs, key, headId);
     interned.set(key, new WeakRef(node));
     forget.register(node, key);
     return node;

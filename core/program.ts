@@ -10,7 +10,6 @@
 
 import type { DType } from "./dtype.ts";
 import type { Node, Op, OpAttrs } from "./ir.ts";
-import { toposort } from "./ir.ts";
 import type { Shape } from "./shape.ts";
 
 /** The op of a program node: a primitive, or `input` for a realized leaf. */
@@ -58,6 +57,10 @@ export interface Lowered {
 /**
  * Lowers the graph of `outputs` to a program. Nodes for which `isLeaf` holds become input slots
  * (numbered in order of first use) and their inputs are not visited.
+ *
+ * The key is built from small integers (node heads and operand positions), and structurally
+ * equal graphs share one cached `Program`, so a training loop that rebuilds its step graph pays
+ * two walks over the graph per step and allocates no program nodes.
  */
 export function lower(
   outputs: readonly Node[],
@@ -65,34 +68,80 @@ export function lower(
 ): Lowered {
   // Operands of commutative ops are visited and listed in structural order, not in node-id
   // order, so a graph rebuilt from newer nodes (the next training step) gets the same key.
+  // Equal hashes of different structures only cost a cache miss: the key itself is exact.
   const hashes = structuralHashes(outputs, isLeaf);
-  const operands = (n: Node): readonly Node[] =>
-    isLeaf(n)
-      ? []
-      : COMMUTATIVE.has(n.op)
-      ? [...n.inputs].sort((a, b) => hashes.get(a)! - hashes.get(b)!)
-      : n.inputs;
-  const order = toposort(outputs, operands);
+  const isInput = (n: Node) => hashes.get(n)! < 0;
+  const operands = (n: Node): readonly Node[] => {
+    if (!COMMUTATIVE.has(n.op)) return n.inputs;
+    const [a, b] = n.inputs;
+    return hashes.get(b)! < hashes.get(a)! ? [b, a] : n.inputs;
+  };
+  const order = postorder(outputs, (n) => (isInput(n) ? NONE : operands(n)));
   const index = new Map<Node, number>();
-  const nodes: ProgramNode[] = [];
-  const inputs: number[] = [];
   const leaves: Node[] = [];
-  for (const n of order) {
-    index.set(n, nodes.length);
-    if (isLeaf(n)) {
-      inputs.push(nodes.length);
-      nodes.push({
-        op: "input",
-        inputs: [],
-        shape: n.shape,
-        dtype: n.dtype,
-        attrs: { slot: leaves.length },
-      });
+  const parts: number[] = [];
+  for (let i = 0; i < order.length; i++) {
+    const n = order[i];
+    index.set(n, i);
+    if (isInput(n)) {
+      parts.push(-1 - inputHead(n), -1);
       leaves.push(n);
     } else if (n.op === "buffer") {
       throw new Error(
         `lower: buffer node #${n.id} must be a leaf of the program`,
       );
+    } else {
+      parts.push(n.head);
+      for (const m of operands(n)) parts.push(index.get(m)!);
+      parts.push(-1);
+    }
+  }
+  const outs = outputs.map((o) => index.get(o)!);
+  const key = `${parts.join(",")}->${outs.join(",")}`;
+  let program = programs.get(key);
+  if (program === undefined) {
+    program = buildProgram(order, index, isInput, operands, outs, key);
+    programs.set(key, program);
+  }
+  return { program, leaves };
+}
+
+const NONE: readonly Node[] = [];
+const COMMUTATIVE = new Set<Op>(["add", "mul", "max", "cmpeq"]);
+
+// Programs by key; holds one entry per distinct program structure, like the compile caches.
+const programs = new Map<string, Program>();
+
+// Ids of input heads (dtype and shape of a leaf).
+const inputHeads = new Map<string, number>();
+
+function inputHead(n: Node): number {
+  const head = `${n.dtype}|${n.shape.join(",")}`;
+  let id = inputHeads.get(head);
+  if (id === undefined) inputHeads.set(head, id = inputHeads.size);
+  return id;
+}
+
+function buildProgram(
+  order: readonly Node[],
+  index: ReadonlyMap<Node, number>,
+  isInput: (n: Node) => boolean,
+  operands: (n: Node) => readonly Node[],
+  outputs: readonly number[],
+  key: string,
+): Program {
+  const nodes: ProgramNode[] = [];
+  const inputs: number[] = [];
+  for (const n of order) {
+    if (isInput(n)) {
+      nodes.push({
+        op: "input",
+        inputs: [],
+        shape: n.shape,
+        dtype: n.dtype,
+        attrs: { slot: inputs.length },
+      });
+      inputs.push(nodes.length - 1);
     } else {
       nodes.push({
         op: n.op as Exclude<Op, "buffer">,
@@ -103,47 +152,73 @@ export function lower(
       });
     }
   }
-  const outs = outputs.map((o) => index.get(o)!);
-  const key =
-    nodes.map((p) =>
-      `${p.op}:${p.dtype}[${p.shape.join(",")}]${JSON.stringify(p.attrs)}(${p.inputs.join(",")})`
-    ).join(";") + `->${outs.join(",")}`;
-  return { program: { nodes, inputs, outputs: outs, key }, leaves };
+  return { nodes, inputs, outputs, key };
 }
 
-const COMMUTATIVE = new Set<Op>(["add", "mul", "max", "cmpeq"]);
+/** Nodes reachable from `roots` through `inputsOf`, each after its inputs (iterative DFS). */
+function postorder(roots: readonly Node[], inputsOf: (n: Node) => readonly Node[]): Node[] {
+  const order: Node[] = [];
+  const seen = new Set<Node>();
+  const nodes: Node[] = [], operands: (readonly Node[])[] = [], next: number[] = [];
+  for (const root of roots) {
+    if (seen.has(root)) continue;
+    seen.add(root);
+    nodes.push(root), operands.push(inputsOf(root)), next.push(0);
+    while (nodes.length > 0) {
+      const top = nodes.length - 1;
+      const ins = operands[top];
+      if (next[top] < ins.length) {
+        const child = ins[next[top]++];
+        if (!seen.has(child)) {
+          seen.add(child);
+          nodes.push(child), operands.push(inputsOf(child)), next.push(0);
+        }
+      } else {
+        order.push(nodes.pop()!);
+        operands.pop(), next.pop();
+      }
+    }
+  }
+  return order;
+}
 
 /**
- * A hash of each node's structure (op, dtype, shape, attributes and operand hashes, commutative
- * operands unordered); leaves hash by dtype and shape only.
+ * A 31-bit hash of each node's structure (head and operand hashes, commutative operands
+ * unordered); leaves hash by dtype and shape only and are marked by a negative value.
  */
 function structuralHashes(
   outputs: readonly Node[],
   isLeaf: (n: Node) => boolean,
 ): Map<Node, number> {
   const hashes = new Map<Node, number>();
-  for (const n of toposort(outputs, (m) => (isLeaf(m) ? [] : m.inputs))) {
-    const head = `${isLeaf(n) ? "input" : n.op}|${n.dtype}|${n.shape.join(",")}`;
-    if (isLeaf(n)) {
-      hashes.set(n, hashString(head));
+  const leaf = new Set<Node>();
+  const inputsOf = (n: Node) => {
+    if (!isLeaf(n)) return n.inputs;
+    leaf.add(n);
+    return NONE;
+  };
+  for (const n of postorder(outputs, inputsOf)) {
+    if (leaf.has(n)) {
+      hashes.set(n, -1 - (mix(0x5bd1e995, inputHead(n)) >>> 1));
       continue;
     }
-    const args = n.inputs.map((i) => hashes.get(i)!);
-    if (COMMUTATIVE.has(n.op)) args.sort((a, b) => a - b);
-    hashes.set(n, hashString(`${head}|${JSON.stringify(n.attrs)}|${args.join(",")}`));
+    let h = mix(0x27d4eb2f, n.head);
+    if (COMMUTATIVE.has(n.op)) {
+      const a = hashes.get(n.inputs[0])!, b = hashes.get(n.inputs[1])!;
+      h = mix(h, mix(Math.min(a, b), Math.max(a, b)));
+    } else {
+      for (const m of n.inputs) h = mix(h, hashes.get(m)!);
+    }
+    hashes.set(n, h >>> 1);
   }
   return hashes;
 }
 
-/** A 53-bit string hash (cyrb53). */
-function hashString(s: string): number {
-  let h1 = 0xdeadbeef, h2 = 0x41c6ce57;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 2654435761);
-    h2 = Math.imul(h2 ^ c, 1597334677);
-  }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+/** Mixes `v` into the 32-bit hash `h` (murmur3's round). */
+function mix(h: number, v: number): number {
+  let k = Math.imul(v | 0, 0xcc9e2d51);
+  k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }

@@ -145,6 +145,30 @@ export function usedValues(k: Kernel): Set<number> {
   return used;
 }
 
+/**
+ * Whether `k` stores to every element of its output buffer of `size` elements: its store index
+ * is a mixed-radix numbering of its output loops onto `[0, size)` (so a backend may hand it a
+ * buffer with stale contents).
+ */
+export function coversOutput(k: Kernel, size: number): boolean {
+  const index = k.out.index;
+  if (index.c !== 0) return false;
+  const terms: { coef: number; extent: number }[] = [];
+  for (const t of index.terms) {
+    if (t.atom.kind !== "loop" || k.loops[t.atom.loop].reduce) return false;
+    terms.push({ coef: t.coef, extent: t.atom.extent });
+  }
+  const outputLoops = k.loops.filter((l) => !l.reduce && l.extent > 1).length;
+  if (terms.length !== outputLoops) return false;
+  terms.sort((a, b) => a.coef - b.coef);
+  let stride = 1;
+  for (const t of terms) {
+    if (t.coef !== stride) return false;
+    stride *= t.extent;
+  }
+  return stride === size;
+}
+
 /** A buffer of a schedule. */
 export interface ScheduleBuffer {
   /** Where it comes from: a program input slot, a program output position, or a temporary. */

@@ -26,9 +26,9 @@
  * @module
  */
 
-import type { TypedArray } from "../../core/dtype.ts";
+import type { DType, TypedArray } from "../../core/dtype.ts";
 import type { Program } from "../../core/program.ts";
-import { type Schedule, schedule } from "../../core/schedule.ts";
+import { coversOutput, type Schedule, schedule } from "../../core/schedule.ts";
 import type { Executable } from "../backend.ts";
 import { HostBackend } from "../host_memory.ts";
 import { rangeExtent, renderKernel } from "./render.ts";
@@ -70,6 +70,8 @@ export class CpuBackend extends HostBackend {
   readonly #threads: number | undefined;
   readonly #minWork: number;
   #functions = new Map<string, CompiledKernel>();
+  // Reused arrays handed out without zeroing: zeroed on first use unless a kernel writes them.
+  #unzeroed = new WeakSet<TypedArray>();
   #pool: ThreadPool | undefined;
   #starting: Promise<ThreadPool | undefined> | undefined;
   #poolFailed = false;
@@ -87,9 +89,45 @@ export class CpuBackend extends HostBackend {
     this.#minWork = minWork;
   }
 
+  /**
+   * A zero-valued typed array. A reused one is zeroed only when it is read, written in part or
+   * used as an input before a kernel that writes every element of it runs (program outputs
+   * usually are: `fill(0)` of a large step's outputs would cost several percent).
+   */
+  override alloc(dtype: DType, size: number): TypedArray {
+    const buf = this.allocUnzeroed(dtype, size);
+    this.#unzeroed.add(buf);
+    return buf;
+  }
+
+  #zero(buf: TypedArray): void {
+    if (this.#unzeroed.delete(buf)) buf.fill(0);
+  }
+
+  /** Copies `data` into `buf`. */
+  override write(buf: TypedArray, data: TypedArray): void {
+    if (data.length < buf.length) this.#zero(buf);
+    else this.#unzeroed.delete(buf);
+    super.write(buf, data);
+  }
+
+  /** Returns a copy of `buf` (in a plain, unshared buffer). */
+  override read(buf: TypedArray): Promise<TypedArray> {
+    this.#zero(buf);
+    return super.read(buf);
+  }
+
   /** Threads a kernel is split across (the option, else the current default). */
   get threads(): number {
     return this.#threads ?? cpuThreads();
+  }
+
+  /**
+   * Starts the worker threads now and resolves when they are ready (otherwise the first run of
+   * a program with a kernel worth splitting starts them).
+   */
+  async startThreads(): Promise<void> {
+    if (this.threads > 1) await this.#poolFor(this.threads);
   }
 
   /** Stops the worker threads (they start again on the next kernel that needs them). */
@@ -161,6 +199,10 @@ export class CpuBackend extends HostBackend {
       const at = Math.max(s.buffers[b].lastUse, writer);
       dies.set(at, [...(dies.get(at) ?? []), b]);
     }
+    // Buffers some kernel writes in full (the others must start zeroed).
+    const covered = new Set(
+      s.kernels.flatMap((k) => coversOutput(k, s.buffers[k.out.buffer].size) ? [k.out.buffer] : []),
+    );
     const firstWrite = new Map<number, number[]>();
     s.kernels.forEach((k, i) => {
       if (s.buffers[k.out.buffer].role.kind === "temp") {
@@ -174,13 +216,18 @@ export class CpuBackend extends HostBackend {
     ) => {
       const bufs = new Array<TypedArray>(s.buffers.length);
       s.buffers.forEach((b, i) => {
-        if (b.role.kind === "input") bufs[i] = inputs[b.role.slot];
-        else if (b.role.kind === "output") bufs[i] = outputs[b.role.position];
+        if (b.role.kind === "input") this.#zero(bufs[i] = inputs[b.role.slot]);
+        else if (b.role.kind === "output") {
+          bufs[i] = outputs[b.role.position];
+          if (covered.has(i)) this.#unzeroed.delete(bufs[i]);
+          else this.#zero(bufs[i]);
+        }
       });
       try {
         for (let i = 0; i < plans.length; i++) {
           for (const b of firstWrite.get(i) ?? []) {
-            bufs[b] = this.alloc(s.buffers[b].dtype, s.buffers[b].size);
+            const { dtype, size } = s.buffers[b];
+            bufs[b] = covered.has(b) ? this.allocUnzeroed(dtype, size) : super.alloc(dtype, size);
           }
           const k = plans[i];
           if (pool !== undefined && k.parallel && k.slots.every((b) => isShared(bufs[b]))) {
@@ -202,6 +249,8 @@ export class CpuBackend extends HostBackend {
         if (threads === 1 || !anyParallel) return runOn(undefined, inputs, outputs);
         if (this.#pool?.threads === threads) return runOn(this.#pool, inputs, outputs);
         if (this.#poolFailed) return runOn(undefined, inputs, outputs);
+        // Waited for, not started in the background: a loop of already-resolved awaits never
+        // lets the event loop take the workers' ready messages.
         return this.#poolFor(threads).then((pool) => runOn(pool, inputs, outputs));
       },
     };

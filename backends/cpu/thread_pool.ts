@@ -72,6 +72,19 @@ async function spawn(onError: (message: string) => void): Promise<Spawned> {
   return { handle, ready: ready.promise };
 }
 
+/**
+ * A shared typed array as `[id, buffer, element kind, byte offset, length]`: Deno's
+ * `node:worker_threads` clones a typed-array view over a SharedArrayBuffer in time proportional
+ * to its size (about 100 ms for 8 MB) but the SharedArrayBuffer itself at once, so the worker
+ * rebuilds the view.
+ */
+function viewParts(
+  [id, buf]: [number, TypedArray],
+): [number, ArrayBufferLike, string, number, number] {
+  const kind = buf instanceof Float32Array ? "f32" : buf instanceof Float64Array ? "f64" : "u8";
+  return [id, buf.buffer, kind, buf.byteOffset, buf.length];
+}
+
 /** Workers that each take one slice of a kernel's outer loop while the caller takes another. */
 export class ThreadPool {
   readonly #workers: WorkerHandle[];
@@ -165,7 +178,7 @@ export class ThreadPool {
     }
     for (const w of this.#workers) {
       if (this.#forgotten.length) w.post({ kind: "forget", ids: this.#forgotten });
-      if (this.#unsent.length) w.post({ kind: "buffers", entries: this.#unsent });
+      if (this.#unsent.length) w.post({ kind: "buffers", entries: this.#unsent.map(viewParts) });
       if (needKernel) w.post({ kind: "kernel", id: kernelId, source });
       w.post({ kind: "enter" });
     }

@@ -94,7 +94,10 @@ function onMessage(m) {
       kernels.set(m.id, new Function("bufs", "start", "end", m.source));
       break;
     case "buffers":
-      for (const [id, b] of m.entries) buffers.set(id, b);
+      for (const [id, sab, kind, offset, length] of m.entries) {
+        const View = kind === "f32" ? Float32Array : kind === "f64" ? Float64Array : Uint8Array;
+        buffers.set(id, new View(sab, offset, length));
+      }
       break;
     case "forget":
       for (const id of m.ids) buffers.delete(id);

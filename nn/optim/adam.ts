@@ -12,6 +12,7 @@ import {
   type ParamGroup,
   type ParamState,
   scalarLike,
+  zerosLike,
 } from "./optimizer.ts";
 
 /** Hyperparameters of {@link Adam} and {@link AdamW}. */
@@ -41,12 +42,12 @@ function adamUpdate(
   let g = grad;
   if (decoupled) param = param.mul(1 - o.lr * o.weightDecay);
   else if (o.weightDecay !== 0) g = g.add(param.mul(o.weightDecay));
-  const expAvg = state.exp_avg === undefined
-    ? g.mul(1 - beta1)
-    : state.exp_avg.mul(beta1).add(g.mul(1 - beta1));
-  const expAvgSq = state.exp_avg_sq === undefined
-    ? g.mul(g).mul(1 - beta2)
-    : state.exp_avg_sq.mul(beta2).add(g.mul(g).mul(1 - beta2));
+  // Moments start as zero leaves (as in PyTorch), not folded constants, so the first step's
+  // graph has the structure of every later step and the loop compiles once.
+  const expAvg = (state.exp_avg ?? zerosLike(param)).mul(beta1).add(g.mul(1 - beta1));
+  const expAvgSq = (state.exp_avg_sq ?? zerosLike(param)).mul(beta2).add(
+    g.mul(g).mul(1 - beta2),
+  );
   // Step-dependent scalars are leaves, so every step has the same graph structure.
   const stepSize = scalarLike(o.lr / (1 - beta1 ** step), param);
   const bc2Sqrt = scalarLike(Math.sqrt(1 - beta2 ** step), param);
@@ -57,7 +58,7 @@ function adamUpdate(
   };
   let second = expAvgSq;
   if (o.amsgrad) {
-    second = state.max_exp_avg_sq === undefined ? expAvgSq : state.max_exp_avg_sq.maximum(expAvgSq);
+    second = (state.max_exp_avg_sq ?? zerosLike(param)).maximum(expAvgSq);
     next.max_exp_avg_sq = second;
   }
   const denom = second.sqrt().div(bc2Sqrt).add(o.eps);

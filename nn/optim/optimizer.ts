@@ -144,3 +144,8 @@ export function definedOnly<T extends object>(opts: T): Partial<T> {
 export function scalarLike(value: number, like: Tensor): Tensor {
   return Tensor.from([value], { shape: [], dtype: like.dtype, backend: like.backend });
 }
+
+/** A zero leaf of `like`'s shape, dtype and backend: initial optimizer state. */
+export function zerosLike(like: Tensor): Tensor {
+  return Tensor.zeros(like.shape, { dtype: like.dtype, backend: like.backend });
+}

@@ -6,7 +6,14 @@
 
 import type { Tensor } from "../_deps.ts";
 import type { Module } from "../module.ts";
-import { definedOnly, Optimizer, type ParamGroup, type ParamState } from "./optimizer.ts";
+import {
+  definedOnly,
+  Optimizer,
+  type ParamGroup,
+  type ParamState,
+  scalarLike,
+  zerosLike,
+} from "./optimizer.ts";
 
 /** Hyperparameters of {@link SGD}. */
 export interface SGDOptions {
@@ -67,8 +74,11 @@ export class SGD extends Optimizer<Required<SGDOptions>> {
     let d = o.weightDecay !== 0 ? grad.add(param.mul(o.weightDecay)) : grad;
     const next: ParamState = {};
     if (o.momentum !== 0) {
+      // The first step's `b ← g` is `b ← 0·0 + 1·g` over leaves, so every step has one graph.
       const prev = state.momentum_buffer;
-      const buf = prev === undefined ? d : prev.mul(o.momentum).add(d.mul(1 - o.dampening));
+      const first = prev === undefined;
+      const buf = (prev ?? zerosLike(param)).mul(scalarLike(first ? 0 : o.momentum, param))
+        .add(d.mul(scalarLike(first ? 1 : 1 - o.dampening, param)));
       next.momentum_buffer = buf;
       d = o.nesterov ? d.add(buf.mul(o.momentum)) : buf;
     }

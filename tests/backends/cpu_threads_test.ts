@@ -69,6 +69,7 @@ function contractions(backend: string): Tensor[] {
 }
 
 Deno.test("threaded cpu kernels give the bytes of one thread on random programs", async (t) => {
+  await threaded.startThreads();
   await t.step("float64", async () => {
     await fc.assert(fc.asyncProperty(recipe(), (r) => sameForward(r, "float64")), {
       numRuns: 60,
@@ -85,15 +86,21 @@ Deno.test("threaded cpu kernels give the bytes of one thread on random programs"
 });
 
 Deno.test("threaded cpu kernels give the bytes of one thread on contractions", async () => {
+  await threaded.startThreads();
   const one = contractions("cpu-threads-1");
   const three = contractions("cpu-threads-3");
   for (let i = 0; i < one.length; i++) await assertSameBytes(three[i], one[i], `output ${i}`);
 });
 
 Deno.test("cpu workers stop on dispose and restart on the next kernel", async () => {
+  await threaded.startThreads();
   const before = await contractions("cpu-threads-3")[0].data();
   threaded.dispose();
+  // The next run starts the workers again.
+  const during = await contractions("cpu-threads-3")[0].data();
+  await threaded.startThreads();
   const after = await contractions("cpu-threads-3")[0].data();
+  assert.deepStrictEqual(bytes(during), bytes(before));
   assert.deepStrictEqual(bytes(after), bytes(before));
   threaded.dispose();
 });
