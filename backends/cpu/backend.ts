@@ -30,6 +30,7 @@ import type { TypedArray } from "../../core/dtype.ts";
 import type { Program } from "../../core/program.ts";
 import { type Schedule, schedule } from "../../core/schedule.ts";
 import type { Executable } from "../backend.ts";
+import { checkScheduleExtents, HOST_MAX_ELEMENTS } from "../extent_limits.ts";
 import { HostBackend } from "../host_memory.ts";
 import { rangeExtent, renderKernel } from "./render.ts";
 import { isShared, type KernelFn, ThreadPool } from "./thread_pool.ts";
@@ -62,6 +63,12 @@ interface KernelPlan extends CompiledKernel {
   /** Buffer slots the kernel touches. */
   readonly slots: readonly number[];
 }
+
+const CPU_LIMITS = {
+  backend: "cpu",
+  maxIterations: HOST_MAX_ELEMENTS,
+  maxBufferElements: HOST_MAX_ELEMENTS,
+};
 
 /** The CPU backend: host typed arrays and generated JavaScript kernels. */
 export class CpuBackend extends HostBackend {
@@ -143,6 +150,7 @@ export class CpuBackend extends HostBackend {
   /** Schedules `program`, renders and compiles its kernels. */
   compile(program: Program): Executable<TypedArray> {
     const { schedule: s, sources } = this.inspect(program);
+    checkScheduleExtents(program, s, CPU_LIMITS);
     const plans: KernelPlan[] = s.kernels.map((k, i) => {
       const extent = rangeExtent(k, s.buffers);
       const work = k.loops.reduce((n, l) => n * l.extent, 1);
