@@ -113,7 +113,7 @@ export class CpuBackend extends HostBackend {
   /** The pool for `threads` threads, started (or restarted at a new size) if needed. */
   async #poolFor(threads: number): Promise<ThreadPool | undefined> {
     while (this.#starting !== undefined) await this.#starting;
-    if (this.#pool?.threads === threads) return this.#pool;
+    if (this.#pool?.threads === threads && this.#pool.broken === undefined) return this.#pool;
     this.dispose();
     // Without workers or shared memory (e.g. a page that is not cross-origin isolated) every
     // kernel runs on the calling thread; the failure is remembered so that no run retries it.
@@ -175,7 +175,7 @@ export class CpuBackend extends HostBackend {
         firstWrite.set(i, [...(firstWrite.get(i) ?? []), k.out.buffer]);
       }
     });
-    const runOn = (
+    const runOn = async (
       pool: ThreadPool | undefined,
       inputs: readonly TypedArray[],
       outputs: readonly TypedArray[],
@@ -192,7 +192,9 @@ export class CpuBackend extends HostBackend {
           }
           const k = plans[i];
           if (pool !== undefined && k.parallel && k.slots.every((b) => isShared(bufs[b]))) {
-            pool.run(k.id, k.source, k.fn, bufs, k.slots, k.extent);
+            // A job the workers take long over returns a promise (see ThreadPool.run).
+            const pending = pool.run(k.id, k.source, k.fn, bufs, k.slots, k.extent);
+            if (pending !== undefined) await pending;
           } else {
             k.fn(bufs, 0, k.extent);
           }
@@ -208,7 +210,10 @@ export class CpuBackend extends HostBackend {
       run: (inputs, outputs) => {
         const threads = this.threads;
         if (threads === 1 || !anyParallel) return runOn(undefined, inputs, outputs);
-        if (this.#pool?.threads === threads) return runOn(this.#pool, inputs, outputs);
+        const pool = this.#pool;
+        if (pool?.threads === threads && pool.broken === undefined) {
+          return runOn(pool, inputs, outputs);
+        }
         if (this.#poolFailed) return runOn(undefined, inputs, outputs);
         return this.#poolFor(threads).then((pool) => runOn(pool, inputs, outputs));
       },
