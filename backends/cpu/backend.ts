@@ -30,6 +30,7 @@ import type { DType, TypedArray } from "../../core/dtype.ts";
 import type { Program } from "../../core/program.ts";
 import { coversOutput, type Schedule, schedule } from "../../core/schedule.ts";
 import type { Executable } from "../backend.ts";
+import { checkScheduleExtents, HOST_MAX_ELEMENTS } from "../extent_limits.ts";
 import { HostBackend } from "../host_memory.ts";
 import { rangeExtent, renderKernel } from "./render.ts";
 import { isShared, type KernelFn, ThreadPool } from "./thread_pool.ts";
@@ -62,6 +63,12 @@ interface KernelPlan extends CompiledKernel {
   /** Buffer slots the kernel touches. */
   readonly slots: readonly number[];
 }
+
+const CPU_LIMITS = {
+  backend: "cpu",
+  maxIterations: HOST_MAX_ELEMENTS,
+  maxBufferElements: HOST_MAX_ELEMENTS,
+};
 
 /** The CPU backend: host typed arrays and generated JavaScript kernels. */
 export class CpuBackend extends HostBackend {
@@ -144,7 +151,7 @@ export class CpuBackend extends HostBackend {
   /** The pool for `threads` threads, started (or restarted at a new size) if needed. */
   async #poolFor(threads: number): Promise<ThreadPool | undefined> {
     while (this.#starting !== undefined) await this.#starting;
-    if (this.#pool?.threads === threads) return this.#pool;
+    if (this.#pool?.threads === threads && this.#pool.broken === undefined) return this.#pool;
     this.dispose();
     // Without workers or shared memory (e.g. a page that is not cross-origin isolated) every
     // kernel runs on the calling thread; the failure is remembered so that no run retries it.
@@ -181,6 +188,7 @@ export class CpuBackend extends HostBackend {
   /** Schedules `program`, renders and compiles its kernels. */
   compile(program: Program): Executable<TypedArray> {
     const { schedule: s, sources } = this.inspect(program);
+    checkScheduleExtents(program, s, CPU_LIMITS);
     const plans: KernelPlan[] = s.kernels.map((k, i) => {
       const extent = rangeExtent(k, s.buffers);
       const work = k.loops.reduce((n, l) => n * l.extent, 1);
@@ -209,7 +217,7 @@ export class CpuBackend extends HostBackend {
         firstWrite.set(i, [...(firstWrite.get(i) ?? []), k.out.buffer]);
       }
     });
-    const runOn = (
+    const runOn = async (
       pool: ThreadPool | undefined,
       inputs: readonly TypedArray[],
       outputs: readonly TypedArray[],
@@ -231,7 +239,9 @@ export class CpuBackend extends HostBackend {
           }
           const k = plans[i];
           if (pool !== undefined && k.parallel && k.slots.every((b) => isShared(bufs[b]))) {
-            pool.run(k.id, k.source, k.fn, bufs, k.slots, k.extent);
+            // A job the workers take long over returns a promise (see ThreadPool.run).
+            const pending = pool.run(k.id, k.source, k.fn, bufs, k.slots, k.extent);
+            if (pending !== undefined) await pending;
           } else {
             k.fn(bufs, 0, k.extent);
           }
@@ -247,7 +257,10 @@ export class CpuBackend extends HostBackend {
       run: (inputs, outputs) => {
         const threads = this.threads;
         if (threads === 1 || !anyParallel) return runOn(undefined, inputs, outputs);
-        if (this.#pool?.threads === threads) return runOn(this.#pool, inputs, outputs);
+        const pool = this.#pool;
+        if (pool?.threads === threads && pool.broken === undefined) {
+          return runOn(pool, inputs, outputs);
+        }
         if (this.#poolFailed) return runOn(undefined, inputs, outputs);
         // Waited for, not started in the background: a loop of already-resolved awaits never
         // lets the event loop take the workers' ready messages.

@@ -7,9 +7,13 @@
  * reduction loops move outside it and a row of accumulators is updated with unit stride. Every
  * value and every partial index sum is computed at the outermost loop it depends on.
  *
- * Values are computed in double precision; float32 results are rounded once, when stored into a
- * `Float32Array` (or by an explicit cast), which is at least as accurate as rounding after every
- * op.
+ * Arithmetic is JavaScript's (double precision), and every float32 op result is rounded to float32
+ * (`Math.fround`) where it is computed, inlined or not: a float32 kernel computes exactly the values
+ * the interpreter stores after each op, so a value recomputed inside a fused kernel equals the
+ * stored one (`x.eq(x.max())` finds the maximum). One rounding of an exact double result is the
+ * correctly rounded float32 result for `+ - * /` and `sqrt` (53 >= 2·24 + 2 bits). Float32 sums
+ * round every partial sum and visit the reduced elements in the interpreter's order (row-major
+ * over the reduced axes), so they are bit-identical to its sums too.
  *
  * @module
  */
@@ -46,8 +50,14 @@ export function chooseLoopOrder(k: Kernel, buffers: readonly ScheduleBuffer[]): 
       });
     }
   }
+  // A sum visits the reduced elements in the interpreter's order (row-major over the reduction
+  // loops) so that it rounds the same partial sums; only the last reduction loop may go innermost.
+  // A max does not depend on the order.
+  const movable = (l: number) =>
+    !k.loops[l].reduce || k.reduceOp === "max" || l === reds[reds.length - 1];
   let best = -1, bestScore = -1;
   k.loops.forEach((loop, l) => {
+    if (!movable(l)) return;
     let score = 0;
     for (const a of accesses.values()) {
       const c = linearCoef(a.index, l);
@@ -60,7 +70,8 @@ export function chooseLoopOrder(k: Kernel, buffers: readonly ScheduleBuffer[]): 
     if (better) [best, bestScore] = [l, score];
   });
   if (k.loops[best].reduce || bestScore === 0) {
-    return { order: [...outs, ...reds.filter((r) => r !== best), best], rowLoop: undefined };
+    const last = k.loops[best].reduce ? best : reds[reds.length - 1];
+    return { order: [...outs, ...reds.filter((r) => r !== last), last], rowLoop: undefined };
   }
   return { order: [...outs.filter((o) => o !== best), ...reds, best], rowLoop: best };
 }
@@ -83,7 +94,18 @@ function condSource(c: Cond): string {
   return parts.join(" && ") || "true";
 }
 
+/**
+ * Source of an ALU value, rounded to float32 when it is a float32 result that may not be one
+ * already (`neg`, `max` and `where` of float32 operands are exact).
+ */
 function aluSource(v: KernelValue & { op: "alu" }, arg: (i: number) => string): string {
+  const src = aluDoubleSource(v, arg);
+  const exact = v.alu === "neg" || v.alu === "max" || v.alu === "where";
+  return v.dtype === "float32" && !exact ? `Math.fround(${src})` : src;
+}
+
+/** Source of an ALU value in double precision. */
+function aluDoubleSource(v: KernelValue & { op: "alu" }, arg: (i: number) => string): string {
   const [a, b, c] = v.args.map(arg);
   switch (v.alu) {
     case "neg":
@@ -115,11 +137,7 @@ function aluSource(v: KernelValue & { op: "alu" }, arg: (i: number) => string): 
     case "where":
       return `(${a} ? ${b} : ${c})`;
     case "cast":
-      return v.dtype === "bool"
-        ? `(${a} ? 1 : 0)`
-        : v.dtype === "float32"
-        ? `Math.fround(${a})`
-        : a;
+      return v.dtype === "bool" ? `(${a} ? 1 : 0)` : a;
   }
 }
 
@@ -211,10 +229,14 @@ export function renderKernel(k: Kernel, buffers: readonly ScheduleBuffer[]): str
   const combine = (acc: string) =>
     k.reduceOp === "max"
       ? `${acc} = (${result} > ${acc} || ${result} !== ${result}) ? ${result} : ${acc};`
+      : k.out.dtype === "float32" && rowLoop === undefined
+      ? `${acc} = Math.fround(${acc} + ${result});`
       : `${acc} += ${result};`;
   const nOuter = outerOutputLoops(k, rowLoop);
   if (rowLoop !== undefined) {
-    lines.push(`const acc = new Float64Array(${k.loops[rowLoop].extent});`);
+    // A Float32Array rounds every partial sum of a float32 reduction as it is stored.
+    const row = k.out.dtype === "float32" ? "Float32Array" : "Float64Array";
+    lines.push(`const acc = new ${row}(${k.loops[rowLoop].extent});`);
   }
   const open = (p: number) => {
     const i = loopName(order[p]);

@@ -196,3 +196,20 @@ function apply(
     }
   }
 }
+
+/**
+ * Where two results of one recipe differ: the first element that is neither equal (`+0` equals
+ * `-0`) nor NaN on both sides, or undefined when they agree everywhere.
+ */
+export function firstDifference(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+): string | undefined {
+  if (got.length !== want.length) return `length ${got.length} != ${want.length}`;
+  for (let i = 0; i < got.length; i++) {
+    const g = got[i], w = want[i];
+    if (g === w || (g !== g && w !== w)) continue;
+    return `element ${i}: cpu ${g}, interpreter ${w}`;
+  }
+  return undefined;
+}
