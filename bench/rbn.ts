@@ -2,8 +2,12 @@
  * Times RBN forward and forward+backward (float32, training mode) on a symgrad backend.
  *
  * Usage: `deno task bench [--backend cpu] [--shape N,C,H,W] [--mode fwd|fwdbwd] [--json]`.
- * Without `--shape`/`--mode` it runs all three shapes and both modes and prints a table; with
- * `--json` the last line is `{backend, shape, mode, median_ms, kernels}`.
+ * Without `--shape`/`--mode` it runs all three RBN shapes and both modes, then the cases of
+ * bench/cases.ts (matmul, conv2d, an MNIST training step), and prints a table of median, min
+ * and max ms per step, GFLOP/s for contractions and the fraction of the bandwidth floor for RBN.
+ * With `--json` it prints one JSON object per line instead: `{case, median_ms, min_ms, max_ms,
+ * kernels, backend, ...}` (RBN rows add shape, mode, floor_ms and floor_fraction; contractions
+ * add gflops).
  *
  * The bandwidth floor is the time to stream 3 (forward) or 8 (forward+backward) input-sized
  * float32 tensors at the measured streaming bandwidth; "floor" reports floor / median.
@@ -11,37 +15,24 @@
  * @module
  */
 
-import { backendStats, jit, type Tensor } from "../mod.ts";
+import { cpuThreads, jit } from "../mod.ts";
+import { CASES, rbnCaseId } from "./cases.ts";
 import { rbnForward, rbnForwardBackward, rbnInputs, streamingBandwidth } from "./rbn_model.ts";
+import { type StepTimes, timeStep } from "./timing.ts";
 
 /** One measurement. */
-export interface RbnResult {
+export interface RbnResult extends StepTimes {
   /** Backend name. */
   backend: string;
   /** [N, C, H, W]. */
   shape: number[];
   /** `fwd` or `fwdbwd`. */
   mode: "fwd" | "fwdbwd";
-  /** Median wall time of one step in milliseconds. */
-  median_ms: number;
-  /** Kernels run per step. */
-  kernels: number;
 }
 
 /**
- * Waits until a step queued on a device has finished: reading one element of its smallest output
- * waits for every earlier submission, since a device queue runs in order.
- */
-async function waitForDevice(outs: readonly Tensor[]): Promise<void> {
-  const smallest = outs.reduce((a, b) => (b.size < a.size ? b : a));
-  using first = smallest.reshape([smallest.size]).slice([[0, 1]]);
-  await first.data();
-}
-
-/**
- * Times `mode` at `shape` on `backend`: warm-up, then the median of repeated steps. On a backend
- * that submits work to a device queue, each timed step includes waiting for that work to finish
- * (on synchronous backends the work is done when the step returns, and nothing is added).
+ * Times `mode` at `shape` on `backend` (see {@link timeStep}: on a backend that submits work to
+ * a device queue, each timed step includes waiting for that work to finish).
  */
 export async function timeRbn(
   backend: string,
@@ -51,35 +42,9 @@ export async function timeRbn(
 ): Promise<RbnResult> {
   const inputs = await rbnInputs(shape, backend);
   const step = jit(() => (mode === "fwd" ? [rbnForward(inputs)] : rbnForwardBackward(inputs)));
-  const first = await backendStats(backend);
-  const outs0: Tensor[] = await step();
-  const queued = (await backendStats(backend)).submissions > first.submissions;
-  if (queued) await waitForDevice(outs0);
-  for (const t of outs0) t.dispose();
-  const once = async () => {
-    const t0 = performance.now();
-    const outs: Tensor[] = await step();
-    if (queued) await waitForDevice(outs);
-    const dt = performance.now() - t0;
-    for (const t of outs) t.dispose();
-    return dt;
-  };
-  // Warm up until V8 has optimized the kernels (at least 5 steps and 1 s).
-  const warm = performance.now();
-  for (let i = 0; i < 5 || performance.now() - warm < 1000; i++) await once();
-  const before = await backendStats(backend);
-  const outs: Tensor[] = await step();
-  const kernels = (await backendStats(backend)).kernelsRun - before.kernelsRun;
-  if (queued) await waitForDevice(outs);
-  for (const t of outs) t.dispose();
-  const times: number[] = [];
-  const start = performance.now();
-  while (times.length < 5 || (performance.now() - start < minMs && times.length < 50)) {
-    times.push(await once());
-  }
-  times.sort((a, b) => a - b);
+  const times = await timeStep(backend, step, minMs);
   for (const t of Object.values(inputs)) t.dispose();
-  return { backend, shape, mode, median_ms: times[times.length >> 1], kernels };
+  return { backend, shape, mode, ...times };
 }
 
 /** The three benchmark shapes. */
@@ -90,31 +55,65 @@ function arg(name: string): string | undefined {
   return i >= 0 ? Deno.args[i + 1] : undefined;
 }
 
+/** One `--json` line: the case id, the times and the derived rates. */
+function jsonLine(id: string, r: StepTimes, extra: Record<string, unknown>): string {
+  return JSON.stringify({ case: id, ...r, ...extra });
+}
+
 if (import.meta.main) {
   const backend = arg("backend") ?? "cpu";
   const shapeArg = arg("shape");
   const modeArg = arg("mode") as "fwd" | "fwdbwd" | undefined;
   const json = Deno.args.includes("--json");
+  // Asking for one RBN shape or mode runs only the RBN rows, as before the other cases existed.
+  const rbnOnly = shapeArg !== undefined || modeArg !== undefined;
   const shapes = shapeArg ? [shapeArg.split(",").map(Number)] : SHAPES;
   const modes: ("fwd" | "fwdbwd")[] = modeArg ? [modeArg] : ["fwd", "fwdbwd"];
   const bw = streamingBandwidth();
-  if (!json) console.log(`streaming bandwidth: ${(bw / 1e9).toFixed(1)} GB/s (JS, one thread)`);
-  let last: RbnResult | undefined;
+  if (!json) {
+    console.log(
+      `streaming bandwidth: ${(bw / 1e9).toFixed(1)} GB/s (JS, one thread); ${cpuThreads()} ` +
+        `CPU threads; times are median (min-max) ms of one step`,
+    );
+  }
+  const range = (r: StepTimes) =>
+    `median ${r.median_ms.toFixed(2).padStart(8)} ms (${r.min_ms.toFixed(2)}-${
+      r.max_ms.toFixed(2)
+    })`;
   for (const shape of shapes) {
     for (const mode of modes) {
-      last = await timeRbn(backend, shape, mode);
+      const r = await timeRbn(backend, shape, mode);
       const bytes = shape.reduce((p, d) => p * d, 4) * (mode === "fwd" ? 3 : 8);
       const floorMs = (bytes / bw) * 1000;
-      if (!json) {
+      if (json) {
+        const { backend: _b, shape: _s, mode: _m, ...times } = r;
+        console.log(jsonLine(rbnCaseId(shape, mode), times, {
+          backend,
+          shape,
+          mode,
+          floor_ms: floorMs,
+          floor_fraction: floorMs / r.median_ms,
+        }));
+      } else {
         console.log(
-          `${backend} ${shape.join("·")} ${mode.padEnd(6)} median ${
-            last.median_ms.toFixed(2).padStart(8)
-          } ms  kernels ${last.kernels}  floor ${floorMs.toFixed(2)} ms (${
-            (100 * floorMs / last.median_ms).toFixed(0)
-          }% of floor speed)`,
+          `${backend} ${shape.join("·")} ${mode.padEnd(6)} ${range(r)}  kernels ${r.kernels}  ` +
+            `floor ${floorMs.toFixed(2)} ms (${(100 * floorMs / r.median_ms).toFixed(0)}% of ` +
+            `floor speed)`,
         );
       }
     }
   }
-  if (json && last) console.log(JSON.stringify(last));
+  if (!rbnOnly) {
+    for (const c of CASES) {
+      const { step, dispose } = await c.setup(backend);
+      const r = await timeStep(backend, step);
+      dispose();
+      const gflops = c.flops === undefined ? undefined : c.flops / (r.median_ms * 1e6);
+      if (json) console.log(jsonLine(c.id, r, { backend, gflops }));
+      else {
+        const rate = gflops === undefined ? "" : `  ${gflops.toFixed(2)} GFLOP/s`;
+        console.log(`${backend} ${c.label.padEnd(38)} ${range(r)}  kernels ${r.kernels}${rate}`);
+      }
+    }
+  }
 }
