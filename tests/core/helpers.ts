@@ -61,3 +61,21 @@ export function withPermutation(tensors: Arbitrary<Tensor>): Arbitrary<[Tensor, 
     )
   );
 }
+
+/** A tensor with one `[start, stop, step]` slice per axis (non-empty, steps 1 to 3). */
+export function withSliceSpecs(
+  tensors: Arbitrary<Tensor>,
+): Arbitrary<[Tensor, [number, number, number][]]> {
+  return tensors.chain((x) =>
+    fc.tuple(
+      fc.constant(x),
+      fc.tuple(
+        ...x.shape.map((d) =>
+          fc.tuple(fc.nat(d - 1), fc.nat(d), fc.integer({ min: 1, max: 3 })).map((
+            [s, len, step],
+          ) => [s, Math.min(d, s + 1 + len), step] as [number, number, number])
+        ),
+      ),
+    )
+  );
+}

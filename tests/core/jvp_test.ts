@@ -14,7 +14,7 @@ import { JVP_RULES } from "../../core/jvp.ts";
 import { toposort } from "../../core/ir.ts";
 import { jvp, linearize } from "../../core/transforms.ts";
 import { assertClose, broadcastableShapes, opGraph, shape, tensor } from "../../testing/mod.ts";
-import { BACKEND, f64, RUNS, t64, values, withPermutation } from "./helpers.ts";
+import { BACKEND, f64, RUNS, t64, values, withPermutation, withSliceSpecs } from "./helpers.ts";
 import { forEachBackend } from "../properties/backends.ts";
 
 const small = shape({ minRank: 0, maxRank: 3, maxExtent: 3 });
@@ -198,18 +198,7 @@ Deno.test("jvp: movement ops", async (t) => {
   await t.step("slice with steps", () =>
     fc.assert(
       fc.asyncProperty(
-        tensors.chain((x) =>
-          fc.tuple(
-            fc.constant(x),
-            fc.tuple(
-              ...x.shape.map((d) =>
-                fc.tuple(fc.nat(d - 1), fc.nat(d), fc.integer({ min: 1, max: 3 })).map((
-                  [s, len, step],
-                ) => [s, Math.min(d, s + 1 + len), step] as [number, number, number])
-              ),
-            ),
-          )
-        ),
+        withSliceSpecs(tensors),
         ([x, specs]) => jvpcheck((x) => x.slice(specs), [x]),
       ),
       RUNS,

@@ -11,7 +11,7 @@ import { strict as assert } from "node:assert";
 import { gradients, VJP_RULES } from "../../mod.ts";
 import { Tensor } from "../../mod.ts";
 import { broadcastableShapes, gradcheck, shape } from "../../testing/mod.ts";
-import { BACKEND, f64, RUNS, t64, values, withPermutation } from "./helpers.ts";
+import { BACKEND, f64, RUNS, t64, values, withPermutation, withSliceSpecs } from "./helpers.ts";
 
 const small = shape({ minRank: 0, maxRank: 3, maxExtent: 3 });
 
@@ -213,18 +213,7 @@ Deno.test("vjp: movement ops", async (t) => {
   await t.step("slice with steps", () =>
     fc.assert(
       fc.asyncProperty(
-        tensors.chain((x) =>
-          fc.tuple(
-            fc.constant(x),
-            fc.tuple(
-              ...x.shape.map((d) =>
-                fc.tuple(fc.nat(d - 1), fc.nat(d), fc.integer({ min: 1, max: 3 })).map((
-                  [s, len, step],
-                ) => [s, Math.min(d, s + 1 + len), step] as [number, number, number])
-              ),
-            ),
-          )
-        ),
+        withSliceSpecs(tensors),
         ([x, specs]) => gradcheck((x) => x.slice(specs), [x]),
       ),
       RUNS,
