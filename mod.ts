@@ -17,6 +17,7 @@
 import { CpuBackend } from "./backends/cpu/backend.ts";
 import { InterpreterBackend } from "./backends/interpreter.ts";
 import { registerBackend, setBackend } from "./core/devices.ts";
+import { setTensorDisplay } from "./core/tensor.ts";
 
 registerBackend("interpreter", () => new InterpreterBackend());
 registerBackend("cpu", () => new CpuBackend());
@@ -26,8 +27,10 @@ registerBackend(
   "webgpu",
   async () => (await import("./backends/webgpu/backend.ts")).createWebGpuBackend(),
 );
+// The notebook display (and its PNG encoder) is loaded when a tensor is first shown.
+setTensorDisplay(async (t) => (await import("./display/tensor_display.ts")).tensorMimeBundle(t));
 
-export type { Backend, BackendStats, Executable } from "./backends/backend.ts";
+export type { Backend, BackendStats, Executable } from "./core/backend.ts";
 export { HostBackend } from "./backends/host_memory.ts";
 export { InterpreterBackend } from "./backends/interpreter.ts";
 export { CpuBackend, cpuThreads, setCpuThreads } from "./backends/cpu/backend.ts";

@@ -7,7 +7,7 @@
  */
 
 import { allocArray, type DType, itemSize, type TypedArray } from "../core/dtype.ts";
-import { type Backend, type BackendStats, emptyStats, type Executable } from "./backend.ts";
+import { type Backend, type BackendStats, emptyStats, type Executable } from "../core/backend.ts";
 import type { Program } from "../core/program.ts";
 
 /**

@@ -13,7 +13,7 @@ import type { OpAttrs } from "../core/ir.ts";
 import { BINARY_SCALAR, UNARY_SCALAR } from "../core/scalar_ops.ts";
 import type { Program, ProgramNode } from "../core/program.ts";
 import { contiguousStrides, numel, type Shape } from "../core/shape.ts";
-import type { Executable } from "./backend.ts";
+import type { Executable } from "../core/backend.ts";
 import { checkProgramExtents, HOST_MAX_ELEMENTS } from "./extent_limits.ts";
 import { HostBackend } from "./host_memory.ts";
 

@@ -14,7 +14,7 @@
  */
 
 import { backendStats, getBackend, jit, type Tensor } from "../mod.ts";
-import type { Backend } from "../backends/backend.ts";
+import type { Backend } from "../core/backend.ts";
 import { renderKernel } from "../backends/cpu/render.ts";
 import type { Node } from "../core/ir.ts";
 import { lower } from "../core/program.ts";

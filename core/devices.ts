@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Backend } from "../backends/backend.ts";
+import type { Backend } from "./backend.ts";
 
 /** Creates a backend; may be async (a WebGPU backend waits for an adapter). */
 export type BackendFactory = () => Backend | Promise<Backend>;

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Backend, Executable } from "../backends/backend.ts";
+import type { Backend, Executable } from "./backend.ts";
 import { getBackend } from "./devices.ts";
 import type { Node, OpAttrs } from "./ir.ts";
 import { lower } from "./program.ts";

@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { BackendStats } from "../backends/backend.ts";
+import type { BackendStats } from "./backend.ts";
 import { defaultBackend, getBackend } from "./devices.ts";
 
 /** A snapshot of the counters of the backend named `name` (default: the default backend). */

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Backend } from "../backends/backend.ts";
+import type { Backend } from "./backend.ts";
 import type { DType, TypedArray } from "./dtype.ts";
 import type { BufferRef } from "./ir.ts";
 

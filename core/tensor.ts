@@ -1234,12 +1234,11 @@ export class Tensor {
 
   /**
    * Rich display in Deno's Jupyter kernel: realizes the tensor and returns a MIME bundle with
-   * statistics, values and (for 2-D data) a heatmap. Loaded on first use, so core code does not
-   * depend on the display module.
+   * statistics, values and (for 2-D data) a heatmap. The renderer is set by the entry point
+   * (core does not depend on the display module).
    */
   async [Symbol.for("Jupyter.display")](): Promise<Record<string, string>> {
-    const { tensorMimeBundle } = await import("../display/tensor_display.ts");
-    return await tensorMimeBundle(this);
+    return await tensorDisplay(this);
   }
 
   /** Short form for `console.log`. */
@@ -1247,6 +1246,19 @@ export class Tensor {
     const state = this.#disposed ? "disposed" : this.isRealized ? "realized" : "lazy";
     return `Tensor<${this.dtype}${fmtShape(this.shape)}, ${state}, ${this.backend}>`;
   }
+}
+
+/** Renders a tensor as a MIME bundle (mime type → content) for Jupyter. */
+export type TensorDisplay = (t: Tensor) => Promise<Record<string, string>>;
+
+let tensorDisplay: TensorDisplay = (t) => Promise.resolve({ "text/plain": String(t) });
+
+/**
+ * Sets the renderer behind `Tensor`'s Jupyter display method. The entry point sets it (core
+ * code does not depend on the display module); without it a tensor shows as its text form.
+ */
+export function setTensorDisplay(fn: TensorDisplay): void {
+  tensorDisplay = fn;
 }
 
 /** Broadcasts `node` to `shape` (prepending axes, then expanding extent-1 axes). */

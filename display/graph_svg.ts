@@ -6,8 +6,8 @@
  */
 
 import { instance, type Viz } from "@viz-js/viz";
-import type { Node, Tensor } from "../mod.ts";
-import { type OpAttrs, toposort } from "../core/ir.ts";
+import { type Node, type OpAttrs, toposort } from "../core/ir.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { formatGraph } from "../core/print.ts";
 import { lower, type Program } from "../core/program.ts";
 import { isRealized } from "../core/realize.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Tensor } from "../mod.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { escapeXml, formatNumber, SvgFigure } from "./mime.ts";
 import { encodePng, toBase64 } from "./png.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Tensor } from "../mod.ts";
+import type { Tensor } from "../core/tensor.ts";
 import { formatValues } from "./format_values.ts";
 import { heatmapSvg } from "./heatmap.ts";
 import { escapeXml, formatNumber, type MimeBundle } from "./mime.ts";

@@ -29,7 +29,7 @@
 import type { DType, TypedArray } from "../../core/dtype.ts";
 import type { Program } from "../../core/program.ts";
 import { coversOutput, type Schedule, schedule } from "../../core/schedule.ts";
-import type { Executable } from "../backend.ts";
+import type { Executable } from "../../core/backend.ts";
 import { checkScheduleExtents, HOST_MAX_ELEMENTS } from "../extent_limits.ts";
 import { HostBackend } from "../host_memory.ts";
 import { rangeExtent, renderKernel } from "./render.ts";

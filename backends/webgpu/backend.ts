@@ -24,7 +24,12 @@
 import { allocArray, type DType, type TypedArray } from "../../core/dtype.ts";
 import type { Program } from "../../core/program.ts";
 import { type Schedule, schedule } from "../../core/schedule.ts";
-import { type Backend, type BackendStats, emptyStats, type Executable } from "../backend.ts";
+import {
+  type Backend,
+  type BackendStats,
+  emptyStats,
+  type Executable,
+} from "../../core/backend.ts";
 import { BufferPool, sizeClass, USAGE } from "./buffer_pool.ts";
 import { type AcquiredDevice, acquireDevice, type DeviceLimits } from "./device.ts";
 import type { Binding, RenderedKernel, ScratchBuffer } from "./kernel.ts";

@@ -7,8 +7,8 @@
  * @module
  */
 
-import type { DType, TypedArray } from "../core/dtype.ts";
-import type { Program } from "../core/program.ts";
+import type { DType, TypedArray } from "./dtype.ts";
+import type { Program } from "./program.ts";
 
 /** Counters a backend keeps so tests and users can check fusion and leaks. */
 export interface BackendStats {
