@@ -9,3 +9,4 @@ export { gradients, realize, Tensor } from "../mod.ts";
 export type { DType } from "../mod.ts";
 export { fmtShape } from "../core/shape.ts";
 export { markComposite } from "../core/composite.ts";
+export { knownValues } from "../core/known_values.ts";
