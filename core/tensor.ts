@@ -34,6 +34,7 @@ import {
   shapesEqual,
 } from "./shape.ts";
 import { Storage } from "./storage.ts";
+import { checkWindow, windowPair } from "./window_args.ts";
 
 /** Nested arrays of numbers or booleans, as accepted by {@link Tensor.from}. */
 export type NestedArray = number | boolean | readonly NestedArray[];
@@ -984,6 +985,9 @@ export class Tensor {
     stride: readonly [number, number],
     dilation: readonly [number, number],
   ): Tensor {
+    windowPair("pool2d", "kernel size", kernel, 1);
+    windowPair("pool2d", "stride", stride, 1);
+    windowPair("pool2d", "dilation", dilation, 1);
     const lead = this.shape.slice(0, -2);
     const ins = this.shape.slice(-2);
     const outs = ins.map((i, d) =>
@@ -1045,17 +1049,23 @@ export class Tensor {
   conv2d(weight: Tensor, opts: Conv2dOptions = {}): Tensor {
     this.#check("conv2d");
     const groups = opts.groups ?? 1;
-    const stride = pair(opts.stride ?? 1, "stride", "conv2d");
-    const padding = pair(opts.padding ?? 0, "padding", "conv2d");
-    const dilation = pair(opts.dilation ?? 1, "dilation", "conv2d");
     if (this.ndim !== 4 || weight.ndim !== 4) {
       throw new Error(
         `conv2d: expected input [N, Cin, H, W] and weight [Cout, Cin/groups, KH, KW], got ` +
           `${fmtShape(this.shape)} and ${fmtShape(weight.shape)}`,
       );
     }
+    if (!Number.isInteger(groups) || groups < 1) {
+      throw new Error(`conv2d: groups ${groups} is invalid; expected a positive integer`);
+    }
     const [n, cin] = this.shape;
     const [cout, cinG, kh, kw] = weight.shape;
+    const { stride, padding, dilation } = checkWindow("conv2d", this.shape.slice(2), {
+      kernel: [kh, kw],
+      stride: opts.stride ?? 1,
+      padding: opts.padding ?? 0,
+      dilation: opts.dilation ?? 1,
+    }, false);
     if (
       !Number.isInteger(groups) || groups < 1 || cin % groups !== 0 ||
       cout % groups !== 0 || cinG * groups !== cin
@@ -1113,10 +1123,17 @@ export class Tensor {
         `${op}: expected a tensor of rank >= 2, got ${fmtShape(this.shape)}`,
       );
     }
-    const k = pair(kernel, "kernel", op);
-    const s = pair(opts.stride ?? k, "stride", op);
-    const p = pair(opts.padding ?? 0, "padding", op);
-    const d = pair(opts.dilation ?? 1, "dilation", op);
+    const { kernel: k, stride: s, padding: p, dilation: d } = checkWindow(
+      op,
+      this.shape.slice(-2),
+      {
+        kernel,
+        stride: opts.stride ?? kernel,
+        padding: opts.padding ?? 0,
+        dilation: opts.dilation ?? 1,
+      },
+      true,
+    );
     const pads = this.shape.map((_, i) =>
       (i === this.ndim - 2 ? [p[0], p[0]] : i === this.ndim - 1 ? [p[1], p[1]] : [0, 0]) as [
         number,
