@@ -135,6 +135,17 @@ function pair(
   return p;
 }
 
+/** A value that is no number, named for errors: `a string ("a")`, `undefined`, … */
+function describeValue(v: unknown): string {
+  if (typeof v === "string") return `a string (${JSON.stringify(v.slice(0, 20))})`;
+  if (typeof v === "bigint") return `a bigint (${v}n; convert it with Number())`;
+  if (v === null || v === undefined) return String(v);
+  if (typeof v === "number" || typeof v === "boolean") return `${typeof v} ${v}`;
+  return `${typeof v === "object" ? "an object" : `a ${typeof v}`} (${
+    Object.prototype.toString.call(v)
+  })`;
+}
+
 function flattenNested(
   data: NestedArray,
   op: string,
@@ -146,24 +157,40 @@ function flattenNested(
     probe = (probe as readonly NestedArray[])[0];
   }
   const values: number[] = [];
-  const walk = (x: NestedArray, depth: number): void => {
+  // One mutable index path (copied only into messages): large arrays allocate nothing per element.
+  const path: number[] = [];
+  const at = (p: number[]) => `element [${p.join(", ")}]`;
+  const walk = (x: NestedArray): void => {
+    const depth = path.length;
     if (depth === shape.length) {
-      if (Array.isArray(x)) {
-        throw new Error(`${op}: ragged nested array; expected a regular shape`);
+      if (typeof x === "number" || typeof x === "boolean") {
+        values.push(typeof x === "boolean" ? (x ? 1 : 0) : x);
+        return;
       }
-      values.push(typeof x === "boolean" ? (x ? 1 : 0) : (x as number));
-      return;
+      throw new Error(
+        Array.isArray(x)
+          ? `${op}: ragged nested array: ${at(path)} is an array; expected a number like ${
+            at(path.map(() => 0))
+          }`
+          : `${op}: ${at(path)} is ${describeValue(x)}; expected a number or a boolean`,
+      );
     }
     if (!Array.isArray(x) || x.length !== shape[depth]) {
       throw new Error(
-        `${op}: ragged nested array at depth ${depth}; expected ${
-          shape[depth]
-        } elements like the first row`,
+        `${op}: ragged nested array: ${at(path)} is ${
+          Array.isArray(x) ? `an array of ${x.length}` : describeValue(x)
+        }; expected an array of ${shape[depth]} like ${at(path.map(() => 0))}`,
       );
     }
-    for (const y of x as readonly NestedArray[]) walk(y, depth + 1);
+    const xs = x as readonly NestedArray[];
+    path.push(0);
+    for (let i = 0; i < xs.length; i++) {
+      path[depth] = i;
+      walk(xs[i]); // holes read as undefined and are rejected
+    }
+    path.pop();
   };
-  walk(data, 0);
+  walk(data);
   return { values, shape };
 }
 
