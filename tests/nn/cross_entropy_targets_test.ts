@@ -2,8 +2,9 @@
 // on the host, NaN (never a silent finite loss) for bad targets computed lazily.
 
 import { strict as assert } from "node:assert";
-import { gradients, Tensor } from "../../mod.ts";
+import { backendNames, gradients, Tensor } from "../../mod.ts";
 import { crossEntropy } from "../../nn/mod.ts";
+import { hasWebGpu, webgpuBackends } from "../helpers/webgpu.ts";
 
 const logits = () => Tensor.from([[1, 2, 3], [0.5, -1, 2], [0, 0, 1]], { dtype: "float64" });
 const target = (v: number[]) => Tensor.from(v, { dtype: "float64" });
@@ -108,4 +109,23 @@ Deno.test("crossEntropy: ignoreIndex matches torch 1.13", async (t) => {
     const [g] = gradients(crossEntropy(x, target([-100, -100, -100]), { reduction: "sum" }), [x]);
     assert.deepEqual([...await g.data()], new Array(9).fill(0));
   });
+});
+
+Deno.test("crossEntropy: lazy targets on every backend in float32", async (t) => {
+  const backends = [...backendNames().filter((b) => b !== "webgpu")];
+  if (await hasWebGpu()) backends.push(...webgpuBackends());
+  for (const backend of backends) {
+    await t.step(backend, async () => {
+      const x = Tensor.from([[1, 2, 3], [0.5, -1, 2], [0, 0, 1], [2, 1, 0]], { backend });
+      const tgt = (v: number[]) =>
+        Tensor.from(v, { backend }).add(Tensor.from(v.map(() => 0), { backend }));
+      // float32 logsumexp of these logits: 1e-5 absolute is ~100 ulps of values near 2.
+      const ok = await crossEntropy(x, tgt([0, -100, 2, -100])).item();
+      assert.ok(Math.abs(ok - (2.40760596 + 0.55144471) / 2) < 1e-5, `${ok}`);
+      const bad = await crossEntropy(x, tgt([0, 9, 2, -100]), { reduction: "none" }).data();
+      assert.ok(Number.isNaN(bad[1]) && bad[3] === 0 && Number.isFinite(bad[0]), `${bad}`);
+      const all = await crossEntropy(x, tgt([-100, -100, -100, -100])).item();
+      assert.ok(Number.isNaN(all), `${all}`);
+    });
+  }
 });

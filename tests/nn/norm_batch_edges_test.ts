@@ -5,6 +5,7 @@
 
 import { strict as assert } from "node:assert";
 import { backendNames, Tensor } from "../../mod.ts";
+import { hasWebGpu, webgpuBackends } from "../helpers/webgpu.ts";
 import {
   BatchNorm1d,
   BatchNorm2d,
@@ -77,6 +78,24 @@ Deno.test("norm layers: an empty training batch leaves the running statistics", 
         }
       }
     }
+  }
+});
+
+Deno.test("norm layers: an empty batch on every backend in float32", async (t) => {
+  const backends = [...backendNames().filter((b) => b !== "webgpu")];
+  if (await hasWebGpu()) backends.push(...webgpuBackends());
+  for (const backend of backends) {
+    await t.step(backend, async () => {
+      const m = new BatchNorm2d(3, { backend });
+      m.forward(Tensor.randn([2, 3, 2, 2], { backend, seed: 5 }));
+      await m.commitState();
+      const mean = [...await m.running_mean!.data()];
+      const y = m.forward(Tensor.zeros([0, 3, 2, 2], { backend }));
+      assert.equal((await y.data()).length, 0);
+      await m.commitState();
+      assert.deepEqual([...await m.running_mean!.data()], mean);
+      assert.equal(await m.num_batches_tracked!.item(), 2);
+    });
   }
 });
 
