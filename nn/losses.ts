@@ -98,7 +98,7 @@ export function crossEntropy(x: Tensor, target: Tensor, opts: CrossEntropyOption
       } nor probabilities ${fmtShape(x.shape)} for input ${fmtShape(x.shape)}`,
     );
   }
-  const { oneHot, ignored, invalid, count } = classTarget(
+  const { oneHot, ignored, invalid } = classTarget(
     "crossEntropy",
     x,
     target,
@@ -110,13 +110,10 @@ export function crossEntropy(x: Tensor, target: Tensor, opts: CrossEntropyOption
     const uniform = logp.sum(classAxis).neg().div(c);
     loss = loss.mul(1 - labelSmoothing).add(uniform.mul(labelSmoothing));
   }
-  if (invalid !== null) loss = Tensor.where(invalid, NaN, loss);
-  if (ignored === null) return reduce("crossEntropy", loss, reduction);
-  loss = Tensor.where(ignored, 0, loss);
+  loss = Tensor.where(ignored, 0, Tensor.where(invalid, NaN, loss));
   if (reduction !== "mean") return reduce("crossEntropy", loss, reduction);
   // The mean over the elements that count; 0 / 0 = NaN when all are ignored, as in PyTorch.
-  const kept = count ?? ignored.logicalNot().cast(loss.dtype).sum();
-  return loss.sum().div(kept);
+  return loss.sum().div(ignored.logicalNot().cast(loss.dtype).sum());
 }
 
 /** Options of {@link mseLoss}. */
