@@ -1,8 +1,20 @@
 /**
- * Loop extents and buffer sizes a backend can address, checked when a program is compiled, so a
- * program that cannot run (`Tensor.ones([1]).expand([1e6, 1e6]).sum()`: 10^12 iterations) fails
- * at once with a message naming the kernel or node, its size and the limit, instead of running
- * for hours or failing half-way. Each backend passes its own limits.
+ * What each backend can address, in one place, checked when a program is compiled: a program
+ * that cannot run (`Tensor.ones([1]).expand([1e6, 1e6]).sum()`: 10^12 iterations) fails at once
+ * with a RangeError naming the backend, the kernel or node, its size and the limit, instead of
+ * running for hours or failing half-way.
+ *
+ * | backend       | iterations per kernel | elements per buffer              |
+ * | ------------- | --------------------- | -------------------------------- |
+ * | `interpreter` | 2^31 - 1 (per node)   | 2^31 - 1                         |
+ * | `cpu`         | 2^31 - 1              | 2^31 - 1                         |
+ * | `webgpu`      | 2^31 - 1              | the device's buffer limit / 4    |
+ *
+ * The common 2^31 - 1 is that of 32-bit signed indices: the CPU backend hands slice bounds to
+ * its worker threads as int32 and WGSL kernels index with `i32` (an index may be negative where
+ * a pad guards it); the interpreter keeps the host bound. WebGPU buffers hold 4-byte float32
+ * elements and must fit both `maxStorageBufferBindingSize` (to be bound) and `maxBufferSize`,
+ * which vary by adapter; buffers made outside a program (uploads) are checked when allocated.
  *
  * @module
  */
@@ -11,12 +23,8 @@ import { fmtShape } from "../core/shape.ts";
 import type { Program } from "../core/program.ts";
 import type { Schedule } from "../core/schedule.ts";
 
-/**
- * The most elements the host backends (the interpreter and `cpu`) address in one kernel's
- * iteration space or one buffer: 2^31 - 1. Slice bounds travel to worker threads as int32, and
- * JavaScript loops over more elements than that would take minutes anyway.
- */
-export const HOST_MAX_ELEMENTS = 2 ** 31 - 1;
+/** The most iterations of one kernel, and elements of one host buffer: 2^31 - 1 (int32). */
+export const MAX_EXTENT = 2 ** 31 - 1;
 
 /** What a backend can address. */
 export interface ExtentLimits {
@@ -26,12 +34,78 @@ export interface ExtentLimits {
   readonly maxIterations: number;
   /** Most elements of one buffer. */
   readonly maxBufferElements: number;
+  /** Why the buffer limit is what it is, appended to its message (e.g. a device limit). */
+  readonly bufferLimitReason?: string;
+}
+
+/** The interpreter's limits (it evaluates node by node: each node is one buffer and loop). */
+export const INTERPRETER_LIMITS: ExtentLimits = {
+  backend: "interpreter",
+  maxIterations: MAX_EXTENT,
+  maxBufferElements: MAX_EXTENT,
+};
+
+/** The CPU backend's limits. */
+export const CPU_LIMITS: ExtentLimits = {
+  backend: "cpu",
+  maxIterations: MAX_EXTENT,
+  maxBufferElements: MAX_EXTENT,
+};
+
+/** The buffer-size limits of a WebGPU device, in bytes (see `GPUSupportedLimits`). */
+export interface WebGpuBufferLimits {
+  /** Largest storage buffer binding. */
+  readonly maxStorageBufferBindingSize: number;
+  /** Largest buffer. */
+  readonly maxBufferSize: number;
+}
+
+/** Bytes of one WebGPU buffer element (float32). */
+const WEBGPU_ELEMENT_BYTES = 4;
+
+/** The tighter of the two buffer limits of a device, by name. */
+function webgpuBufferLimit(device: WebGpuBufferLimits): { name: string; bytes: number } {
+  const binding = device.maxStorageBufferBindingSize, buffer = device.maxBufferSize;
+  return binding <= buffer
+    ? { name: "maxStorageBufferBindingSize", bytes: binding }
+    : { name: "maxBufferSize", bytes: buffer };
+}
+
+/** The limits of a WebGPU backend on a device with `device`'s buffer limits. */
+export function webgpuLimits(device: WebGpuBufferLimits): ExtentLimits {
+  const { name, bytes } = webgpuBufferLimit(device);
+  return {
+    backend: "webgpu",
+    maxIterations: MAX_EXTENT,
+    maxBufferElements: Math.floor(bytes / WEBGPU_ELEMENT_BYTES),
+    bufferLimitReason: `this device's ${name} of ${bytes} bytes`,
+  };
+}
+
+/**
+ * Throws unless a WebGPU buffer of `size` elements for `what` fits `device`'s limits (for
+ * buffers made outside a compiled program: uploads, scratch).
+ */
+export function checkBufferBytes(what: string, size: number, device: WebGpuBufferLimits): void {
+  const bytes = size * WEBGPU_ELEMENT_BYTES;
+  const max = webgpuBufferLimit(device);
+  if (bytes > max.bytes) {
+    throw new RangeError(
+      `webgpu: ${what} needs ${bytes} bytes (${size} elements), more than this device's ` +
+        `${max.name} of ${max.bytes} bytes; expected smaller tensors, or the "cpu" backend`,
+    );
+  }
 }
 
 const ALIASING = new Set(["reshape", "detach"]);
 
 function limitText(n: number): string {
-  return n === HOST_MAX_ELEMENTS ? `${n} (2^31 - 1)` : String(n);
+  return n === MAX_EXTENT ? `${n} (2^31 - 1)` : String(n);
+}
+
+function bufferLimitText(limits: ExtentLimits): string {
+  const reason = limits.bufferLimitReason ? ` (${limits.bufferLimitReason})` : "";
+  return `${limitText(limits.maxBufferElements)} elements${reason}`;
 }
 
 function describeNode(program: Program, id: number): string {
@@ -51,9 +125,7 @@ export function checkProgramExtents(program: Program, limits: ExtentLimits): voi
     if (size > limits.maxBufferElements) {
       throw new RangeError(
         `${limits.backend}: ${describeNode(program, id)} has ${size} elements; the ` +
-          `${limits.backend} backend addresses at most ${
-            limitText(limits.maxBufferElements)
-          } elements per node`,
+          `${limits.backend} backend addresses at most ${bufferLimitText(limits)} per node`,
       );
     }
   });
@@ -69,8 +141,8 @@ export function checkScheduleExtents(program: Program, s: Schedule, limits: Exte
       throw new RangeError(
         `${limits.backend}: the buffer of ${describeNode(program, b.node)} has ${b.size} ` +
           `elements; the ${limits.backend} backend addresses at most ${
-            limitText(limits.maxBufferElements)
-          } elements per buffer`,
+            bufferLimitText(limits)
+          } per buffer`,
       );
     }
   });

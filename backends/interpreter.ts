@@ -14,7 +14,7 @@ import { BINARY_SCALAR, UNARY_SCALAR } from "../core/scalar_ops.ts";
 import type { Program, ProgramNode } from "../core/program.ts";
 import { contiguousStrides, numel, type Shape } from "../core/shape.ts";
 import type { Executable } from "../core/backend.ts";
-import { checkProgramExtents, HOST_MAX_ELEMENTS } from "./extent_limits.ts";
+import { checkProgramExtents, INTERPRETER_LIMITS } from "./extent_limits.ts";
 import { HostBackend } from "./host_memory.ts";
 
 /** Calls `fn(outIndex, multiIndex)` for every element of `shape` in row-major order. */
@@ -160,11 +160,7 @@ export class InterpreterBackend extends HostBackend {
   readonly name = "interpreter";
   /** Binds the program's node list into a runnable closure. */
   compile(program: Program): Executable<TypedArray> {
-    checkProgramExtents(program, {
-      backend: "interpreter",
-      maxIterations: HOST_MAX_ELEMENTS,
-      maxBufferElements: HOST_MAX_ELEMENTS,
-    });
+    checkProgramExtents(program, INTERPRETER_LIMITS);
     this.stats.kernelsCompiled++;
     return {
       run: (inputs, outputs) => {

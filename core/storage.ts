@@ -91,6 +91,15 @@ export class Storage implements BufferRef {
     return buf;
   }
 
+  /**
+   * The host data given at creation, while no backend holds a copy yet (no copy is made: do not
+   * write to it); `undefined` once uploaded. Lets argument checks read small host tensors
+   * synchronously.
+   */
+  peekHost(): Readonly<TypedArray> | undefined {
+    return this.#disposed ? undefined : this.#host;
+  }
+
   /** A host copy of the data. */
   async read(): Promise<TypedArray> {
     this.#check("data");

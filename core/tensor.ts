@@ -34,6 +34,7 @@ import {
   shapesEqual,
 } from "./shape.ts";
 import { Storage } from "./storage.ts";
+import { checkWindow, windowPair } from "./window_args.ts";
 
 /** Nested arrays of numbers or booleans, as accepted by {@link Tensor.from}. */
 export type NestedArray = number | boolean | readonly NestedArray[];
@@ -134,6 +135,17 @@ function pair(
   return p;
 }
 
+/** A value that is no number, named for errors: `a string ("a")`, `undefined`, … */
+function describeValue(v: unknown): string {
+  if (typeof v === "string") return `a string (${JSON.stringify(v.slice(0, 20))})`;
+  if (typeof v === "bigint") return `a bigint (${v}n; convert it with Number())`;
+  if (v === null || v === undefined) return String(v);
+  if (typeof v === "number" || typeof v === "boolean") return `${typeof v} ${v}`;
+  return `${typeof v === "object" ? "an object" : `a ${typeof v}`} (${
+    Object.prototype.toString.call(v)
+  })`;
+}
+
 function flattenNested(
   data: NestedArray,
   op: string,
@@ -145,24 +157,40 @@ function flattenNested(
     probe = (probe as readonly NestedArray[])[0];
   }
   const values: number[] = [];
-  const walk = (x: NestedArray, depth: number): void => {
+  // One mutable index path (copied only into messages): large arrays allocate nothing per element.
+  const path: number[] = [];
+  const at = (p: number[]) => `element [${p.join(", ")}]`;
+  const walk = (x: NestedArray): void => {
+    const depth = path.length;
     if (depth === shape.length) {
-      if (Array.isArray(x)) {
-        throw new Error(`${op}: ragged nested array; expected a regular shape`);
+      if (typeof x === "number" || typeof x === "boolean") {
+        values.push(typeof x === "boolean" ? (x ? 1 : 0) : x);
+        return;
       }
-      values.push(typeof x === "boolean" ? (x ? 1 : 0) : (x as number));
-      return;
+      throw new Error(
+        Array.isArray(x)
+          ? `${op}: ragged nested array: ${at(path)} is an array; expected a number like ${
+            at(path.map(() => 0))
+          }`
+          : `${op}: ${at(path)} is ${describeValue(x)}; expected a number or a boolean`,
+      );
     }
     if (!Array.isArray(x) || x.length !== shape[depth]) {
       throw new Error(
-        `${op}: ragged nested array at depth ${depth}; expected ${
-          shape[depth]
-        } elements like the first row`,
+        `${op}: ragged nested array: ${at(path)} is ${
+          Array.isArray(x) ? `an array of ${x.length}` : describeValue(x)
+        }; expected an array of ${shape[depth]} like ${at(path.map(() => 0))}`,
       );
     }
-    for (const y of x as readonly NestedArray[]) walk(y, depth + 1);
+    const xs = x as readonly NestedArray[];
+    path.push(0);
+    for (let i = 0; i < xs.length; i++) {
+      path[depth] = i;
+      walk(xs[i]); // holes read as undefined and are rejected
+    }
+    path.pop();
   };
-  walk(data, 0);
+  walk(data);
   return { values, shape };
 }
 
@@ -984,6 +1012,9 @@ export class Tensor {
     stride: readonly [number, number],
     dilation: readonly [number, number],
   ): Tensor {
+    windowPair("pool2d", "kernel size", kernel, 1);
+    windowPair("pool2d", "stride", stride, 1);
+    windowPair("pool2d", "dilation", dilation, 1);
     const lead = this.shape.slice(0, -2);
     const ins = this.shape.slice(-2);
     const outs = ins.map((i, d) =>
@@ -1045,17 +1076,23 @@ export class Tensor {
   conv2d(weight: Tensor, opts: Conv2dOptions = {}): Tensor {
     this.#check("conv2d");
     const groups = opts.groups ?? 1;
-    const stride = pair(opts.stride ?? 1, "stride", "conv2d");
-    const padding = pair(opts.padding ?? 0, "padding", "conv2d");
-    const dilation = pair(opts.dilation ?? 1, "dilation", "conv2d");
     if (this.ndim !== 4 || weight.ndim !== 4) {
       throw new Error(
         `conv2d: expected input [N, Cin, H, W] and weight [Cout, Cin/groups, KH, KW], got ` +
           `${fmtShape(this.shape)} and ${fmtShape(weight.shape)}`,
       );
     }
+    if (!Number.isInteger(groups) || groups < 1) {
+      throw new Error(`conv2d: groups ${groups} is invalid; expected a positive integer`);
+    }
     const [n, cin] = this.shape;
     const [cout, cinG, kh, kw] = weight.shape;
+    const { stride, padding, dilation } = checkWindow("conv2d", this.shape.slice(2), {
+      kernel: [kh, kw],
+      stride: opts.stride ?? 1,
+      padding: opts.padding ?? 0,
+      dilation: opts.dilation ?? 1,
+    }, false);
     if (
       !Number.isInteger(groups) || groups < 1 || cin % groups !== 0 ||
       cout % groups !== 0 || cinG * groups !== cin
@@ -1113,10 +1150,17 @@ export class Tensor {
         `${op}: expected a tensor of rank >= 2, got ${fmtShape(this.shape)}`,
       );
     }
-    const k = pair(kernel, "kernel", op);
-    const s = pair(opts.stride ?? k, "stride", op);
-    const p = pair(opts.padding ?? 0, "padding", op);
-    const d = pair(opts.dilation ?? 1, "dilation", op);
+    const { kernel: k, stride: s, padding: p, dilation: d } = checkWindow(
+      op,
+      this.shape.slice(-2),
+      {
+        kernel,
+        stride: opts.stride ?? kernel,
+        padding: opts.padding ?? 0,
+        dilation: opts.dilation ?? 1,
+      },
+      true,
+    );
     const pads = this.shape.map((_, i) =>
       (i === this.ndim - 2 ? [p[0], p[0]] : i === this.ndim - 1 ? [p[1], p[1]] : [0, 0]) as [
         number,

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Tensor } from "./_deps.ts";
+import { type Tensor, windowPair } from "./_deps.ts";
 import { type InitOptions, kaimingUniform, uniform } from "./init.ts";
 import { Module } from "./module.ts";
 
@@ -24,8 +24,6 @@ export interface Conv2dOptions extends InitOptions {
   /** Learn an additive `bias` (default `true`). */
   bias?: boolean;
 }
-
-const pairOf = (v: Pair): [number, number] => (typeof v === "number" ? [v, v] : [v[0], v[1]]);
 
 /**
  * 2-D convolution of `[N, Cin, H, W]` inputs (`torch.nn.Conv2d`, zero padding). Weight
@@ -64,8 +62,16 @@ export class Conv2d extends Module {
   constructor(inChannels: number, outChannels: number, kernelSize: Pair, opts: Conv2dOptions = {}) {
     super();
     const groups = opts.groups ?? 1;
+    for (const [what, n] of [["inChannels", inChannels], ["outChannels", outChannels]] as const) {
+      if (!Number.isInteger(n) || n < 1) {
+        throw new Error(`Conv2d: ${what} ${n} is invalid; expected a positive integer`);
+      }
+    }
+    if (!Number.isInteger(groups) || groups < 1) {
+      throw new Error(`Conv2d: groups ${groups} is invalid; expected a positive integer`);
+    }
     if (
-      !Number.isInteger(groups) || groups < 1 || inChannels % groups !== 0 ||
+      inChannels % groups !== 0 ||
       outChannels % groups !== 0
     ) {
       throw new Error(
@@ -75,10 +81,10 @@ export class Conv2d extends Module {
     }
     this.inChannels = inChannels;
     this.outChannels = outChannels;
-    this.kernelSize = pairOf(kernelSize);
-    this.stride = pairOf(opts.stride ?? 1);
-    this.padding = pairOf(opts.padding ?? 0);
-    this.dilation = pairOf(opts.dilation ?? 1);
+    this.kernelSize = windowPair("Conv2d", "kernel size", kernelSize, 1);
+    this.stride = windowPair("Conv2d", "stride", opts.stride ?? 1, 1);
+    this.padding = windowPair("Conv2d", "padding", opts.padding ?? 0, 0);
+    this.dilation = windowPair("Conv2d", "dilation", opts.dilation ?? 1, 1);
     this.groups = groups;
     const [kh, kw] = this.kernelSize;
     const fanIn = (inChannels / groups) * kh * kw;

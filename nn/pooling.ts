@@ -4,7 +4,7 @@
  * @module
  */
 
-import { fmtShape, Tensor } from "./_deps.ts";
+import { checkPoolPadding, fmtShape, Tensor, windowPair } from "./_deps.ts";
 import type { Pair } from "./conv.ts";
 import { Module } from "./module.ts";
 
@@ -14,6 +14,15 @@ export interface PoolOptions {
   stride?: Pair;
   /** Implicit padding on both sides (default 0). */
   padding?: Pair;
+}
+
+/** Throws, naming `op`, unless the pooling arguments are valid for any input. */
+function checkPoolArgs(op: string, kernel: Pair, opts: PoolOptions & { dilation?: Pair }): void {
+  const k = windowPair(op, "kernel size", kernel, 1);
+  windowPair(op, "stride", opts.stride ?? kernel, 1);
+  const p = windowPair(op, "padding", opts.padding ?? 0, 0);
+  windowPair(op, "dilation", opts.dilation ?? 1, 1);
+  checkPoolPadding(op, k, p);
 }
 
 /**
@@ -36,6 +45,7 @@ export class MaxPool2d extends Module {
   /** Pools `kernelSize` windows. */
   constructor(kernelSize: Pair, opts: PoolOptions & { dilation?: Pair } = {}) {
     super();
+    checkPoolArgs("MaxPool2d", kernelSize, opts);
     this.kernelSize = kernelSize;
     this.options = { ...opts };
   }
@@ -67,6 +77,7 @@ export class AvgPool2d extends Module {
   /** Pools `kernelSize` windows. */
   constructor(kernelSize: Pair, opts: PoolOptions = {}) {
     super();
+    checkPoolArgs("AvgPool2d", kernelSize, opts);
     this.kernelSize = kernelSize;
     this.options = { ...opts };
   }

@@ -30,7 +30,7 @@ import type { DType, TypedArray } from "../../core/dtype.ts";
 import type { Program } from "../../core/program.ts";
 import { coversOutput, type Schedule, schedule } from "../../core/schedule.ts";
 import type { Executable } from "../../core/backend.ts";
-import { checkScheduleExtents, HOST_MAX_ELEMENTS } from "../extent_limits.ts";
+import { checkScheduleExtents, CPU_LIMITS } from "../extent_limits.ts";
 import { HostBackend } from "../host_memory.ts";
 import { rangeExtent, renderKernel } from "./render.ts";
 import { isShared, type KernelFn, ThreadPool } from "./thread_pool.ts";
@@ -63,12 +63,6 @@ interface KernelPlan extends CompiledKernel {
   /** Buffer slots the kernel touches. */
   readonly slots: readonly number[];
 }
-
-const CPU_LIMITS = {
-  backend: "cpu",
-  maxIterations: HOST_MAX_ELEMENTS,
-  maxBufferElements: HOST_MAX_ELEMENTS,
-};
 
 /** The CPU backend: host typed arrays and generated JavaScript kernels. */
 export class CpuBackend extends HostBackend {

@@ -33,7 +33,7 @@ import {
 import { BufferPool, sizeClass, USAGE } from "./buffer_pool.ts";
 import { type AcquiredDevice, acquireDevice, type DeviceLimits } from "./device.ts";
 import type { Binding, RenderedKernel, ScratchBuffer } from "./kernel.ts";
-import { checkBufferBytes, checkKernelExtents } from "./limits.ts";
+import { checkBufferBytes, checkScheduleExtents, webgpuLimits } from "../extent_limits.ts";
 import { type CachedPipeline, PipelineCache } from "./pipeline_cache.ts";
 import { renderKernel, type RenderOptions } from "./render_kernel.ts";
 import { storageType } from "./wgsl.ts";
@@ -256,7 +256,7 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
     program: Program,
   ): { schedule: Schedule; kernels: RenderedKernel[]; scratch: ScratchBuffer[] } {
     const s = schedule(program);
-    checkKernelExtents(s.kernels, program);
+    checkScheduleExtents(program, s, webgpuLimits(this.limits));
     const scratch: ScratchBuffer[] = [];
     const kernels = s.kernels.flatMap((k) => renderKernel(k, s.buffers, scratch, this.#render));
     return { schedule: s, kernels, scratch };

@@ -59,7 +59,8 @@ export function requireManyPerChannel(op: string, x: Tensor): void {
 /**
  * Batch normalization with PyTorch's rules: the biased variance normalizes, the unbiased
  * variance (`n / (n - 1)`) enters the running variance, and evaluation mode uses the running
- * statistics. Nothing is mutated: new running statistics are returned (detached, lazy).
+ * statistics. Nothing is mutated: new running statistics are returned (detached, lazy); an empty
+ * input (no values per channel) returns the running statistics unchanged.
  *
  * @example Training-mode statistics of a `[N, C]` batch
  * ```ts
@@ -96,7 +97,8 @@ export function batchNorm(x: Tensor, opts: BatchNormOptions = {}): BatchNormResu
   if (useBatchStats) {
     mean = x.mean(axes, { keepdims: true });
     variance = x.var(axes, { correction: 0, keepdims: true });
-    if (training && runningMean !== null && runningVar !== null) {
+    // An empty batch has no statistics: the running ones stay, as in PyTorch.
+    if (training && runningMean !== null && runningVar !== null && x.size > 0) {
       const n = x.size / c;
       const batchMean = mean.reshape([c]).detach();
       const unbiased = variance.reshape([c]).detach().mul(n / (n - 1));

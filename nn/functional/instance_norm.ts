@@ -38,7 +38,8 @@ export interface InstanceNormResult {
 /**
  * Instance normalization: each (sample, channel) plane is normalized by its own statistics, as
  * PyTorch's `F.instance_norm`; running statistics, when given, move towards the batch averages
- * of the instance statistics.
+ * of the instance statistics. An empty input leaves them unchanged (a deliberate difference:
+ * torch 1.13 sets them to NaN).
  *
  * @example
  * ```ts
@@ -68,7 +69,8 @@ export function instanceNorm(x: Tensor, opts: InstanceNormOptions = {}): Instanc
     }
     mean = x.mean(axes, { keepdims: true });
     variance = x.var(axes, { correction: 0, keepdims: true });
-    if (runningMean !== null && runningVar !== null) {
+    // An empty input has no statistics: the running ones stay (torch 1.13 makes them NaN).
+    if (runningMean !== null && runningVar !== null && x.size > 0) {
       const c = x.shape[1];
       const flat = (t: Tensor) => t.detach().reshape([x.shape[0], c]).mean(0);
       newMean = blend(runningMean, flat(mean), momentum);

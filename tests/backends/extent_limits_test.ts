@@ -6,9 +6,13 @@
 import { strict as assert } from "node:assert";
 import { backendStats, Tensor } from "../../mod.ts";
 import {
+  checkBufferBytes,
   checkProgramExtents,
   checkScheduleExtents,
-  HOST_MAX_ELEMENTS,
+  CPU_LIMITS,
+  INTERPRETER_LIMITS,
+  MAX_EXTENT,
+  webgpuLimits,
 } from "../../backends/extent_limits.ts";
 import { lower } from "../../core/program.ts";
 import { schedule } from "../../core/schedule.ts";
@@ -68,5 +72,36 @@ Deno.test("the limits are inclusive", () => {
     () => checkProgramExtents(program, limits(0, 41)),
     /node 0 \(input \[6, 7\]\) has 42 elements/,
   );
-  assert.equal(HOST_MAX_ELEMENTS, 2 ** 31 - 1);
+});
+
+Deno.test("each backend's limits", async (t) => {
+  await t.step("host backends: 2^31 - 1 iterations and elements", () => {
+    assert.equal(MAX_EXTENT, 2 ** 31 - 1);
+    for (const limits of [CPU_LIMITS, INTERPRETER_LIMITS]) {
+      assert.equal(limits.maxIterations, MAX_EXTENT);
+      assert.equal(limits.maxBufferElements, MAX_EXTENT);
+    }
+  });
+  await t.step("webgpu: i32 iterations, buffers by the tighter device limit", () => {
+    const device = { maxStorageBufferBindingSize: 2 ** 27, maxBufferSize: 2 ** 28 };
+    const limits = webgpuLimits(device);
+    assert.equal(limits.maxIterations, MAX_EXTENT);
+    assert.equal(limits.maxBufferElements, 2 ** 25);
+    assert.match(limits.bufferLimitReason!, /maxStorageBufferBindingSize of 134217728 bytes/);
+    // 163 bytes hold 40 float32 elements: a 42-element buffer is refused when compiled.
+    const x = Tensor.ones([6, 7]);
+    const { program } = lower([x.exp().node], (n) => n.op === "buffer");
+    const tiny = { maxStorageBufferBindingSize: 4096, maxBufferSize: 163 };
+    const small = webgpuLimits(tiny);
+    assert.equal(small.maxBufferElements, 40);
+    assert.throws(
+      () => checkScheduleExtents(program, schedule(program), small),
+      /webgpu: the buffer of node \d+ .* has 42 elements; the webgpu backend addresses at most 40 elements \(this device's maxBufferSize of 163 bytes\) per buffer/,
+    );
+    checkBufferBytes("an upload", 40, tiny);
+    assert.throws(
+      () => checkBufferBytes("an upload", 41, tiny),
+      /webgpu: an upload needs 164 bytes \(41 elements\), more than this device's maxBufferSize of 163 bytes/,
+    );
+  });
 });

@@ -181,10 +181,10 @@ Deno.test("errors: reductions, where, matmul, conv2d", async (t) => {
         Tensor.zeros([1, 1, 2, 2], { backend: BACKEND }).conv2d(
           Tensor.zeros([1, 1, 3, 3], { backend: BACKEND }),
         ),
-      "pool2d",
+      "conv2d",
       "[3, 3]",
       "[2, 2]",
-      "expected a positive output size",
+      "expected a kernel that fits",
     ));
 });
 

@@ -12,7 +12,11 @@ import {
 interface LossCase {
   name: string;
   fn: "cross_entropy" | "mse_loss";
-  options: { reduction: "mean" | "sum" | "none"; label_smoothing?: number };
+  options: {
+    reduction: "mean" | "sum" | "none";
+    label_smoothing?: number;
+    ignore_index?: number;
+  };
   x: FixtureTensor;
   target: FixtureTensor;
   g: FixtureTensor;
@@ -33,6 +37,7 @@ Deno.test("cross-entropy and MSE match torch.nn.functional", async (t) => {
       : crossEntropy(x, tgt, {
         reduction: c.options.reduction,
         labelSmoothing: c.options.label_smoothing,
+        ignoreIndex: c.options.ignore_index,
       });
     const g = toTensor(c.g, target.dtype, target.backend);
     const [gx, gt] = gradients(y.mul(g).sum(), [x, tgt]);
