@@ -62,6 +62,8 @@ export type { SGDOptions } from "./optim/sgd.ts";
 export { Adam, AdamW } from "./optim/adam.ts";
 export type { AdamOptions } from "./optim/adam.ts";
 export { trainStep } from "./train.ts";
+export { DataLoader } from "./data_loader.ts";
+export type { DataLoaderOptions } from "./data_loader.ts";
 export {
   CosineAnnealingLR,
   ExponentialLR,
