@@ -6,6 +6,7 @@
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import { backendStats, registerBackend, Tensor } from "../../mod.ts";
 import { CpuBackend } from "../../backends/cpu/backend.ts";
+import { hasWebGpu } from "../helpers/webgpu.ts";
 import {
   Adam,
   AdamW,
@@ -26,8 +27,9 @@ const x = () => Tensor.randn([6, 3], { seed: 1, ...on });
 const y = () => Tensor.randn([6, 2], { seed: 2, ...on });
 
 type Make = (m: Module) => Optimizer<object>;
+type Change = (o: Record<string, unknown>, i: number) => void;
 /** Each case: an optimizer and a change of its hyperparameters before step `i`. */
-const cases: [string, Make, (o: Record<string, unknown>, i: number) => void][] = [
+const cases: [string, Make, Change][] = [
   ["SGD lr", (m) => new SGD(m, { lr: 0.1 }) as Optimizer<object>, (o, i) => {
     o.lr = 0.1 / (i + 1);
   }],
@@ -69,21 +71,41 @@ const cases: [string, Make, (o: Record<string, unknown>, i: number) => void][] =
   }],
 ];
 
+const gpu = await hasWebGpu();
+
+/** Kernels compiled by each of 4 steps on `backend`, changing hyperparameters before each. */
+async function compilesPerStep(backend: string, make: Make, change: Change): Promise<number[]> {
+  const model = new Linear(3, 2, { seed: 0, backend });
+  const opt = make(model);
+  const inputs = Tensor.randn([6, 3], { seed: 1, backend });
+  const targets = Tensor.randn([6, 2], { seed: 2, backend });
+  const counts: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    change(opt.paramGroups[0].options as Record<string, unknown>, i);
+    const before = (await backendStats(backend)).kernelsCompiled;
+    await trainStep(model, opt, () => mseLoss(model.forward(inputs), targets));
+    counts.push((await backendStats(backend)).kernelsCompiled - before);
+  }
+  return counts;
+}
+
 Deno.test("changing hyperparameters between steps compiles nothing", async (t) => {
   for (const [name, make, change] of cases) {
     await t.step(name, async () => {
-      const model = new Linear(3, 2, { seed: 0, ...on });
-      const opt = make(model);
-      const inputs = x(), targets = y();
-      const counts: number[] = [];
-      for (let i = 0; i < 4; i++) {
-        change(opt.paramGroups[0].options as Record<string, unknown>, i);
-        const before = await compiled();
-        await trainStep(model, opt, () => mseLoss(model.forward(inputs), targets));
-        counts.push((await compiled()) - before);
-      }
+      const counts = await compilesPerStep(backend, make, change);
       strictEqual(counts[0] > 0, true, `step 1 compiles: ${counts}`);
       deepStrictEqual(counts.slice(1), [0, 0, 0], `kernels compiled per step: ${counts}`);
+    });
+  }
+  for (const [name, make, change] of cases) {
+    await t.step({
+      name: `webgpu: ${name}`,
+      ignore: !gpu,
+      fn: async () => {
+        const counts = await compilesPerStep("webgpu", make, change);
+        strictEqual(counts[0] > 0, true, `step 1 compiles: ${counts}`);
+        deepStrictEqual(counts.slice(1), [0, 0, 0], `kernels compiled per step: ${counts}`);
+      },
     });
   }
 });

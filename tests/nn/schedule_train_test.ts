@@ -5,7 +5,14 @@
  * graph as a constant (which compiles a program per learning rate).
  */
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
-import { backendStats, realize, registerBackend, type Tensor, Tensor as T } from "../../mod.ts";
+import {
+  backendStats,
+  type DType,
+  realize,
+  registerBackend,
+  type Tensor,
+  Tensor as T,
+} from "../../mod.ts";
 import { CpuBackend } from "../../backends/cpu/backend.ts";
 import {
   CosineAnnealingLR,
@@ -23,15 +30,15 @@ registerBackend(baked, () => new CpuBackend({ threads: 1 }));
 const compiled = async (b: string) => (await backendStats(b)).kernelsCompiled;
 
 const STEPS = 200, MOMENTUM = 0.9;
-const data = (backend: string) => ({
-  x: T.randn([8, 4], { seed: 1, backend }),
-  y: T.randn([8, 3], { seed: 2, backend }),
+const data = (backend: string, dtype: DType) => ({
+  x: T.randn([8, 4], { seed: 1, backend, dtype }),
+  y: T.randn([8, 3], { seed: 2, backend, dtype }),
 });
 
 /** SGD with momentum, PyTorch's formulas, each step's lr and the momentum as constants. */
-async function bakedRun(lrs: readonly number[]): Promise<Linear> {
-  const model = new Linear(4, 3, { seed: 0, backend: baked });
-  const { x, y } = data(baked);
+async function bakedRun(lrs: readonly number[], dtype: DType): Promise<Linear> {
+  const model = new Linear(4, 3, { seed: 0, backend: baked, dtype });
+  const { x, y } = data(baked, dtype);
   const bufs = new Map<string, Tensor>();
   for (const lr of lrs) {
     const grads = namedGradients(mseLoss(model.forward(x), y), model);
@@ -48,12 +55,12 @@ async function bakedRun(lrs: readonly number[]): Promise<Linear> {
   return model;
 }
 
-Deno.test("200 steps under CosineAnnealingLR compile once and match baked-in learning rates", async () => {
-  const model = new Linear(4, 3, { seed: 0, backend: scheduled });
+async function scheduledRun(dtype: DType) {
+  const model = new Linear(4, 3, { seed: 0, backend: scheduled, dtype });
   const opt = new SGD(model, { lr: 0.05, momentum: MOMENTUM });
   // tMax 60 over 200 steps: the rate falls, rises again and falls, never repeating for long.
   const schedule = new CosineAnnealingLR(opt, { tMax: 60, etaMin: 1e-3 });
-  const { x, y } = data(scheduled);
+  const { x, y } = data(scheduled, dtype);
   const lrs: number[] = [];
   const perStep: number[] = [];
   for (let i = 0; i < STEPS; i++) {
@@ -63,26 +70,33 @@ Deno.test("200 steps under CosineAnnealingLR compile once and match baked-in lea
     perStep.push((await compiled(scheduled)) - before);
     schedule.step();
   }
-  strictEqual(new Set(lrs).size > 150, true, "the schedule changes the rate nearly every step");
-  strictEqual(perStep[0] > 0, true, "step 1 compiles the step");
-  deepStrictEqual(perStep.slice(1).filter((c) => c !== 0), [], "steps 2..200 compile nothing");
+  return { model, lrs, perStep };
+}
 
-  const bakedBefore = await compiled(baked);
-  const reference = await bakedRun(lrs);
-  const bakedCompiles = (await compiled(baked)) - bakedBefore;
-  // The baked loop compiles at least once per distinct float32 rate (the cosine repeats its
-  // values each period): the cost that the inputs remove.
-  const distinct = new Set(lrs.map(Math.fround)).size;
-  strictEqual(
-    bakedCompiles >= distinct,
-    true,
-    `baked: ${bakedCompiles} kernels, ${distinct} rates`,
-  );
-  // Both loops do the same float32 operations on the same values (a float32 scalar input and
-  // a constant rounded to float32 hold the same number; SGD's first step `0·0 + 1·g` is exactly
-  // `g`), so after 200 steps the parameters agree bit for bit.
-  for (const [name, p] of model.namedParameters()) {
-    const r = reference.namedParameters().find(([n]) => n === name)![1];
-    deepStrictEqual(await p.data(), await r.data(), `${name} after ${STEPS} steps`);
-  }
-});
+for (const dtype of ["float32", "float64"] as const) {
+  Deno.test(`200 steps under CosineAnnealingLR compile once, equal baked-in rates (${dtype})`, async () => {
+    const { model, lrs, perStep } = await scheduledRun(dtype);
+    strictEqual(new Set(lrs).size > 150, true, "the schedule changes the rate nearly every step");
+    strictEqual(perStep[0] > 0, true, "step 1 compiles the step");
+    deepStrictEqual(perStep.slice(1).filter((c) => c !== 0), [], "steps 2..200 compile nothing");
+
+    const bakedBefore = await compiled(baked);
+    const reference = await bakedRun(lrs, dtype);
+    const bakedCompiles = (await compiled(baked)) - bakedBefore;
+    // The baked loop compiles at least once per distinct float32 rate (the cosine repeats its
+    // values each period): the cost that the inputs remove.
+    const distinct = new Set(dtype === "float32" ? lrs.map(Math.fround) : lrs).size;
+    strictEqual(
+      bakedCompiles >= distinct,
+      true,
+      `baked: ${bakedCompiles} kernels, ${distinct} rates`,
+    );
+    // Both loops do the same operations on the same values (a scalar input and a constant
+    // rounded to the dtype hold the same number; SGD's first step `0·0 + 1·g` is exactly
+    // `g`), so after 200 steps the parameters agree bit for bit.
+    for (const [name, p] of model.namedParameters()) {
+      const r = reference.namedParameters().find(([n]) => n === name)![1];
+      deepStrictEqual(await p.data(), await r.data(), `${name} after ${STEPS} steps`);
+    }
+  });
+}
