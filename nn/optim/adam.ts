@@ -89,6 +89,10 @@ function resolve(op: string, opts: AdamOptions, weightDecay: number): Required<A
 /**
  * Adam as `torch.optim.Adam`: L2 weight decay is added to the gradient.
  *
+ * Learning rate, betas, eps, weight decay and the bias corrections are program inputs: changing
+ * `paramGroups[i].options` between steps (or a learning-rate scheduler doing so) and the step
+ * count compile nothing.
+ *
  * @example
  * ```ts
  * import { Tensor } from "@symgrad/symgrad";

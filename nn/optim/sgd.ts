@@ -33,6 +33,10 @@ export interface SGDOptions {
  * SGD as `torch.optim.SGD`: `g ← g + λθ`; with momentum `b ← μb + (1 - τ)g` (first step
  * `b ← g`) and `g ← g + μb` (Nesterov) or `g ← b`; then `θ ← θ - lr·g`.
  *
+ * The hyperparameters are program inputs: set `paramGroups[i].options.lr` (or `momentum`, ...)
+ * between steps, by hand or with a scheduler such as `CosineAnnealingLR`, and the next
+ * step reuses the compiled kernels. Turning momentum or weight decay on or off changes the graph.
+ *
  * @example One step on a one-parameter module
  * ```ts
  * import { Tensor } from "@symgrad/symgrad";
