@@ -5,7 +5,9 @@
  * A scheduler is attached to an optimizer when it is built (which applies the schedule's first
  * value) and sets `optimizer.paramGroups[i].options.lr` on every `step()`, called once after
  * each optimizer step. The optimizers read their hyperparameters as program inputs, so a
- * schedule changes values without compiling anything.
+ * schedule changes values without compiling anything. The same holds for a scalar of your own
+ * loss: `Tensor.full([], v)` is a leaf, hence a program input, whereas a number (`t.mul(v)`) is
+ * a constant of the program and each new value compiles anew.
  *
  * The recursive ("chainable") formulas are PyTorch's, evaluated in the same order in float64,
  * so the learning rates agree with PyTorch's to the last bits of `Math.cos` and `**`.
