@@ -62,5 +62,27 @@ export type { SGDOptions } from "./optim/sgd.ts";
 export { Adam, AdamW } from "./optim/adam.ts";
 export type { AdamOptions } from "./optim/adam.ts";
 export { trainStep } from "./train.ts";
+export { DataLoader } from "./data_loader.ts";
+export type { DataLoaderOptions } from "./data_loader.ts";
+export {
+  CosineAnnealingLR,
+  ExponentialLR,
+  LinearLR,
+  LRScheduler,
+  MultiStepLR,
+  OneCycleLR,
+  SequentialLR,
+  StepLR,
+} from "./optim/lr_scheduler.ts";
+export type {
+  CosineAnnealingLROptions,
+  ExponentialLROptions,
+  LinearLROptions,
+  MultiStepLROptions,
+  OneCycleLROptions,
+  SchedulableOptimizer,
+  SequentialLROptions,
+  StepLROptions,
+} from "./optim/lr_scheduler.ts";
 export { load, loadWeights, metadataOf, save } from "./io/safetensors.ts";
 export type { LoadOptions, SaveOptions } from "./io/safetensors.ts";

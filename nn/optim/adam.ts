@@ -14,6 +14,7 @@ import {
   scalarLike,
   zerosLike,
 } from "./optimizer.ts";
+import { HyperInputs } from "./hyper_inputs.ts";
 
 /** Hyperparameters of {@link Adam} and {@link AdamW}. */
 export interface AdamOptions {
@@ -37,20 +38,24 @@ function adamUpdate(
   o: Required<AdamOptions>,
   step: number,
   decoupled: boolean,
+  inputs: HyperInputs,
 ): { param: Tensor; state: ParamState } {
+  // Every hyperparameter is a scalar leaf (a program input), computed on the host in float64
+  // as PyTorch computes its Python floats, so a changed value or step count compiles nothing.
+  const h = (name: string, value: number) => inputs.get(o, name, value, param);
   const [beta1, beta2] = o.betas;
   let g = grad;
-  if (decoupled) param = param.mul(1 - o.lr * o.weightDecay);
-  else if (o.weightDecay !== 0) g = g.add(param.mul(o.weightDecay));
+  if (decoupled) param = param.mul(h("decay_factor", 1 - o.lr * o.weightDecay));
+  else if (o.weightDecay !== 0) g = g.add(param.mul(h("weight_decay", o.weightDecay)));
   // Moments start as zero leaves (as in PyTorch), not folded constants, so the first step's
   // graph has the structure of every later step and the loop compiles once.
-  const expAvg = (state.exp_avg ?? zerosLike(param)).mul(beta1).add(g.mul(1 - beta1));
-  const expAvgSq = (state.exp_avg_sq ?? zerosLike(param)).mul(beta2).add(
-    g.mul(g).mul(1 - beta2),
+  const expAvg = (state.exp_avg ?? zerosLike(param)).mul(h("beta1", beta1))
+    .add(g.mul(h("one_minus_beta1", 1 - beta1)));
+  const expAvgSq = (state.exp_avg_sq ?? zerosLike(param)).mul(h("beta2", beta2)).add(
+    g.mul(g).mul(h("one_minus_beta2", 1 - beta2)),
   );
-  // Step-dependent scalars are leaves, so every step has the same graph structure.
-  const stepSize = scalarLike(o.lr / (1 - beta1 ** step), param);
-  const bc2Sqrt = scalarLike(Math.sqrt(1 - beta2 ** step), param);
+  const stepSize = h("step_size", o.lr / (1 - beta1 ** step));
+  const bc2Sqrt = h("bias_correction2_sqrt", Math.sqrt(1 - beta2 ** step));
   const next: ParamState = {
     step: scalarLike(step, param),
     exp_avg: expAvg,
@@ -61,7 +66,7 @@ function adamUpdate(
     second = (state.max_exp_avg_sq ?? zerosLike(param)).maximum(expAvgSq);
     next.max_exp_avg_sq = second;
   }
-  const denom = second.sqrt().div(bc2Sqrt).add(o.eps);
+  const denom = second.sqrt().div(bc2Sqrt).add(h("eps", o.eps));
   return { param: param.sub(expAvg.div(denom).mul(stepSize)), state: next };
 }
 
@@ -84,6 +89,10 @@ function resolve(op: string, opts: AdamOptions, weightDecay: number): Required<A
 /**
  * Adam as `torch.optim.Adam`: L2 weight decay is added to the gradient.
  *
+ * Learning rate, betas, eps, weight decay and the bias corrections are program inputs: changing
+ * `paramGroups[i].options` between steps (or a learning-rate scheduler doing so) and the step
+ * count compile nothing.
+ *
  * @example
  * ```ts
  * import { Tensor } from "@symgrad/symgrad";
@@ -96,6 +105,9 @@ function resolve(op: string, opts: AdamOptions, weightDecay: number): Required<A
  * ```
  */
 export class Adam extends Optimizer<Required<AdamOptions>> {
+  // Hyperparameters enter the step's program as inputs, so changing them compiles nothing.
+  readonly #inputs = new HyperInputs();
+
   /**
    * Whether weight decay scales the parameter before the step (AdamW) instead of being added to
    * the gradient; subclasses set it, and it also picks the name in errors and the default decay.
@@ -127,7 +139,7 @@ export class Adam extends Optimizer<Required<AdamOptions>> {
     step: number,
   ): { param: Tensor; state: ParamState } {
     const decoupled = (this.constructor as typeof Adam).decoupledWeightDecay;
-    return adamUpdate(param, grad, state, o, step, decoupled);
+    return adamUpdate(param, grad, state, o, step, decoupled, this.#inputs);
   }
 }
 

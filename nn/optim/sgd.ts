@@ -11,9 +11,9 @@ import {
   Optimizer,
   type ParamGroup,
   type ParamState,
-  scalarLike,
   zerosLike,
 } from "./optimizer.ts";
+import { HyperInputs } from "./hyper_inputs.ts";
 
 /** Hyperparameters of {@link SGD}. */
 export interface SGDOptions {
@@ -33,6 +33,10 @@ export interface SGDOptions {
  * SGD as `torch.optim.SGD`: `g ← g + λθ`; with momentum `b ← μb + (1 - τ)g` (first step
  * `b ← g`) and `g ← g + μb` (Nesterov) or `g ← b`; then `θ ← θ - lr·g`.
  *
+ * The hyperparameters are program inputs: set `paramGroups[i].options.lr` (or `momentum`, ...)
+ * between steps, by hand or with a scheduler such as `CosineAnnealingLR`, and the next
+ * step reuses the compiled kernels. Turning momentum or weight decay on or off changes the graph.
+ *
  * @example One step on a one-parameter module
  * ```ts
  * import { Tensor } from "@symgrad/symgrad";
@@ -45,6 +49,9 @@ export interface SGDOptions {
  * ```
  */
 export class SGD extends Optimizer<Required<SGDOptions>> {
+  // Hyperparameters enter the step's program as inputs, so changing them compiles nothing.
+  readonly #inputs = new HyperInputs();
+
   /** Optimizes the parameters of `module`; `groups` override hyperparameters by name. */
   constructor(module: Module, opts: SGDOptions, groups: readonly ParamGroup<SGDOptions>[] = []) {
     const defaults: Required<SGDOptions> = {
@@ -71,17 +78,18 @@ export class SGD extends Optimizer<Required<SGDOptions>> {
     state: ParamState,
     o: Required<SGDOptions>,
   ): { param: Tensor; state: ParamState } {
-    let d = o.weightDecay !== 0 ? grad.add(param.mul(o.weightDecay)) : grad;
+    const h = (name: string, value: number) => this.#inputs.get(o, name, value, param);
+    let d = o.weightDecay !== 0 ? grad.add(param.mul(h("weight_decay", o.weightDecay))) : grad;
     const next: ParamState = {};
     if (o.momentum !== 0) {
       // The first step's `b ← g` is `b ← 0·0 + 1·g` over leaves, so every step has one graph.
       const prev = state.momentum_buffer;
       const first = prev === undefined;
-      const buf = (prev ?? zerosLike(param)).mul(scalarLike(first ? 0 : o.momentum, param))
-        .add(d.mul(scalarLike(first ? 1 : 1 - o.dampening, param)));
+      const buf = (prev ?? zerosLike(param)).mul(h("buffer_decay", first ? 0 : o.momentum))
+        .add(d.mul(h("buffer_gain", first ? 1 : 1 - o.dampening)));
       next.momentum_buffer = buf;
-      d = o.nesterov ? d.add(buf.mul(o.momentum)) : buf;
+      d = o.nesterov ? d.add(buf.mul(h("momentum", o.momentum))) : buf;
     }
-    return { param: param.sub(d.mul(o.lr)), state: next };
+    return { param: param.sub(d.mul(h("lr", o.lr))), state: next };
   }
 }
