@@ -20,6 +20,7 @@
 import { defaultBackend } from "./devices.ts";
 import { allocArray, type DType, isFloat, type TypedArray } from "./dtype.ts";
 import { markComposite } from "./composite.ts";
+import { type ClampBound, clampTensor } from "./clamp.ts";
 import * as ir from "./ir.ts";
 import type { Node } from "./ir.ts";
 import { formatGraph } from "./print.ts";
@@ -426,6 +427,27 @@ export class Tensor {
     );
   }
 
+  /**
+   * Limits each element to `[min, max]` (either bound may be `null`; bounds are numbers or
+   * tensors that broadcast). Gradients as PyTorch's: `this` receives them where
+   * `min <= x <= max` (inclusive), NaN gives NaN. If `min > max`, every element becomes `max`.
+   *
+   * @example
+   * ```ts
+   * import { Tensor } from "@symgrad/symgrad";
+   * console.log(await Tensor.from([-2, 0.5, 3]).clamp(-1, 1).data()); // [-1, 0.5, 1]
+   * ```
+   */
+  clamp(min?: ClampBound, max?: ClampBound): Tensor {
+    this.#check("clamp");
+    return clampTensor(this, min, max, Tensor.where);
+  }
+
+  /** NumPy's name for {@link Tensor.clamp}. */
+  clip(min?: ClampBound, max?: ClampBound): Tensor {
+    return this.clamp(min, max);
+  }
+
   /** `this` raised to `exponent`; non-integer powers of negative numbers are NaN. */
   pow(exponent: Tensor | number): Tensor {
     if (typeof exponent === "number") {
@@ -536,14 +558,16 @@ export class Tensor {
     return this.#wrap(ir.binary("cmplt", b, a));
   }
 
-  /** `this <= other` as bool. */
+  /** `this <= other` as bool (false where either is NaN, as in PyTorch). */
   le(other: Tensor | number): Tensor {
-    return this.gt(other).logicalNot();
+    const lt = this.lt(other);
+    return Tensor.where(lt, lt, this.eq(other));
   }
 
-  /** `this >= other` as bool. */
+  /** `this >= other` as bool (false where either is NaN, as in PyTorch). */
   ge(other: Tensor | number): Tensor {
-    return this.lt(other).logicalNot();
+    const gt = this.gt(other);
+    return Tensor.where(gt, gt, this.eq(other));
   }
 
   /** `this == other` as bool. */
