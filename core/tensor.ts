@@ -21,6 +21,7 @@ import { defaultBackend } from "./devices.ts";
 import { allocArray, type DType, isFloat, type TypedArray } from "./dtype.ts";
 import { markComposite } from "./composite.ts";
 import { type ClampBound, clampTensor } from "./clamp.ts";
+import { cumsumTensor } from "./scan.ts";
 import * as ir from "./ir.ts";
 import type { Node } from "./ir.ts";
 import { formatGraph } from "./print.ts";
@@ -658,6 +659,23 @@ export class Tensor {
     const r = ir.reduce(op, this.#float(name), ax);
     const out = this.#wrap(r);
     return keepdims ? out : out.reshape(this.shape.filter((_, i) => !ax.includes(i)));
+  }
+
+  /**
+   * Inclusive prefix sums along `axis` (PyTorch's `cumsum`; a bool tensor counts as float32). A
+   * blocked scan: `O(n·32)` work and one kernel per level of 32 (three up to 1,024 elements); the
+   * gradient is the reverse cumulative sum. Sums are added in a different order than a
+   * sequential loop, so float32 results differ from it by rounding only.
+   *
+   * @example
+   * ```ts
+   * import { Tensor } from "@symgrad/symgrad";
+   * console.log(await Tensor.from([[1, 2, 3], [4, 5, 6]]).cumsum(1).data()); // [1, 3, 6, 4, 9, 15]
+   * ```
+   */
+  cumsum(axis: number): Tensor {
+    this.#check("cumsum");
+    return cumsumTensor(this.#wrap(this.#float("cumsum")), axis);
   }
 
   /** Sum over `axes` (default: all). */
