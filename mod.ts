@@ -78,6 +78,7 @@ export type { Program, ProgramAttrs, ProgramNode, ProgramOp } from "./core/progr
 export type { Shape } from "./core/shape.ts";
 export { manualSeed, realize, Tensor } from "./core/tensor.ts";
 export type {
+  AvgPool2dOptions,
   Conv2dOptions,
   CreateOptions,
   FromOptions,

@@ -22,6 +22,7 @@ import { allocArray, type DType, isFloat, type TypedArray } from "./dtype.ts";
 import { markComposite } from "./composite.ts";
 import { type ClampBound, clampTensor } from "./clamp.ts";
 import { cumsumTensor } from "./scan.ts";
+import { poolAxis } from "./pool_counts.ts";
 import * as ir from "./ir.ts";
 import type { Node } from "./ir.ts";
 import { formatGraph } from "./print.ts";
@@ -97,6 +98,14 @@ export interface Pool2dOptions {
   padding?: number | readonly [number, number];
   /** Dilation (default 1). */
   dilation?: number | readonly [number, number];
+}
+
+/** Options of {@link Tensor.avgPool2d}: {@link Pool2dOptions} and PyTorch's two flags. */
+export interface AvgPool2dOptions extends Pool2dOptions {
+  /** Whether zero padding counts toward each window's divisor (default `true`, as PyTorch). */
+  countIncludePad?: boolean;
+  /** Ceil instead of floor for the output size: a last partial window is kept (default `false`). */
+  ceilMode?: boolean;
 }
 
 /** A slice of one axis: `null` (all), an index (drops the axis) or `[start, stop?, step?]`. */
@@ -1168,13 +1177,79 @@ export class Tensor {
     return this.pad(pads, padValue).pool2d(k, s, d);
   }
 
-  /** Average pooling over the last two axes (padding counts as zeros, as PyTorch's default). */
+  /**
+   * Average pooling over the last two axes. By default padding counts as zeros (PyTorch's
+   * default); with `countIncludePad: false` each window is divided by its count of real elements,
+   * and `ceilMode` keeps a last partial window (as `torch.nn.functional.avg_pool2d`).
+   *
+   * @example
+   * ```ts
+   * import { Tensor } from "@symgrad/symgrad";
+   * const x = Tensor.from([[[[1, 2], [3, 4]]]]);
+   * console.log(await x.avgPool2d(2, { stride: 1, padding: 1 }).data()); // [0.25, 0.75, 0.5, 1, 2.5, 1.5, 0.75, 1.75, 1]
+   * console.log(await x.avgPool2d(2, { stride: 1, padding: 1, countIncludePad: false }).data());
+   * // [1, 1.5, 2, 2, 2.5, 3, 3, 3.5, 4]
+   * ```
+   */
   avgPool2d(
     kernel: number | readonly [number, number],
-    opts: Pool2dOptions = {},
+    opts: AvgPool2dOptions = {},
   ): Tensor {
+    if (opts.countIncludePad === false || opts.ceilMode === true) {
+      return this.#avgPoolCounted(kernel, opts);
+    }
     const out = this.#poolWindows("avgPool2d", kernel, opts, 0).mean([-2, -1]);
     return this.#markPool(out, "avg_pool2d", kernel, opts);
+  }
+
+  /** Window sums divided by torch's per-window counts (not an ONNX `avg_pool2d` composite). */
+  #avgPoolCounted(kernel: number | readonly [number, number], opts: AvgPool2dOptions): Tensor {
+    const op = "avgPool2d";
+    this.#check(op);
+    if (this.ndim < 2) {
+      throw new Error(`${op}: expected a tensor of rank >= 2, got ${fmtShape(this.shape)}`);
+    }
+    const k = pair(kernel, "kernel", op);
+    const s = pair(opts.stride ?? k, "stride", op);
+    const p = pair(opts.padding ?? 0, "padding", op);
+    const d = pair(opts.dilation ?? 1, "dilation", op);
+    const [h, w] = this.shape.slice(-2);
+    const axes = [0, 1].map((i) =>
+      poolAxis(
+        [h, w][i],
+        k[i],
+        s[i],
+        p[i],
+        d[i],
+        opts.ceilMode ?? false,
+        opts.countIncludePad ?? true,
+      )
+    );
+    if (axes.some((a) => a.out <= 0 || a.counts.some((c) => c === 0))) {
+      throw new Error(
+        `${op}: kernel ${fmtShape(k)} with stride ${fmtShape(s)} and padding ${fmtShape(p)} ` +
+          `on input ${fmtShape([h, w])} gives a window with no input elements; expected ` +
+          `padding at most half the kernel`,
+      );
+    }
+    const pads = this.shape.map((_, i) =>
+      (i < this.ndim - 2
+        ? [0, 0]
+        : [p[i - this.ndim + 2], p[i - this.ndim + 2] + axes[i - this.ndim + 2].extra]) as [
+          number,
+          number,
+        ]
+    );
+    const sums = this.pad(pads).pool2d(k, s, d).sum([-2, -1]);
+    const [rows, cols] = axes;
+    const counts = new Float64Array(rows.out * cols.out);
+    for (let i = 0; i < rows.out; i++) {
+      for (let j = 0; j < cols.out; j++) counts[i * cols.out + j] = rows.counts[i] * cols.counts[j];
+    }
+    const dtype = this.dtype === "float64" ? "float64" : "float32";
+    return sums.div(
+      Tensor.from(counts, { shape: [rows.out, cols.out], dtype, backend: this.backend }),
+    );
   }
 
   /** Max pooling over the last two axes (padding never wins). */
