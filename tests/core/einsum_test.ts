@@ -2,10 +2,13 @@
 // and fusion (one kernel per pairwise contraction on the CPU backend).
 
 import { strict as assert } from "node:assert";
-import { backendStats, einsum, gradients, Tensor } from "../../mod.ts";
+import { backendStats, einsum, gradients, jvp, Tensor, vmap } from "../../mod.ts";
 import { assertClose, gradcheck } from "../../testing/mod.ts";
 import { API_FIXTURES, inputsOf, nums, weightsOf } from "../helpers/api_fixtures.ts";
+import { hasWebGpu, webgpuBackends } from "../helpers/webgpu.ts";
 import { f64, values } from "./helpers.ts";
+
+const gpus = await hasWebGpu() ? webgpuBackends() : [];
 
 // Sums of at most a few dozen products of values in [-1, 1] in float64: the order of additions
 // (ours vs torch's) moves results by far less than 1e-13.
@@ -24,6 +27,31 @@ Deno.test("einsum matches torch.einsum: values and gradients", async (t) => {
       });
     }
   }
+});
+
+Deno.test("einsum on WebGPU (float32) matches torch.einsum", async (t) => {
+  for (const c of API_FIXTURES.einsum) {
+    for (const backend of gpus) {
+      await t.step(`${c.spec} on ${backend}`, async () => {
+        const xs = inputsOf(c, backend, "float32");
+        const y = einsum(c.spec as string, ...xs);
+        // Float32 inputs in [-1, 1], at most 20 products per output summed: a few ulps of 1.
+        await assertClose(y, nums(c.output.data), { rtol: 1e-5, atol: 1e-5 });
+      });
+    }
+  }
+});
+
+Deno.test("einsum under vmap and jvp equals the batched spec and the product rule", async () => {
+  const r = (shape: number[], seed: number) =>
+    Tensor.randn(shape, { dtype: "float64", backend: "interpreter", seed });
+  const m = r([5, 3, 4], 1), v = r([5, 4], 2);
+  const batched = vmap((a: Tensor, b: Tensor) => einsum("ij,j->i", a, b))(m, v);
+  await assertClose(batched, await values(einsum("bij,bj->bi", m, v)), tol);
+  const dm = r([5, 3, 4], 3), dv = r([5, 4], 4);
+  const [, dy] = jvp((a: Tensor, b: Tensor) => einsum("bij,bj->bi", a, b), [m, v], [dm, dv]);
+  const want = einsum("bij,bj->bi", dm, v).add(einsum("bij,bj->bi", m, dv));
+  await assertClose(dy as Tensor, await values(want), tol);
 });
 
 Deno.test("einsum equals explicit formulas", async () => {
