@@ -2,7 +2,9 @@
  * `clamp` (`clip`) built from comparisons, `where`, `maximum` / `minimum` and `detach`, with
  * PyTorch 1.13's gradients: `x` receives the gradient where `min <= x <= max` (both ends
  * inclusive), a tensor `min` where `x < min` and `min < max`, a tensor `max` where `x > max` or
- * `max < min`. NaN in `x` or in a bound gives NaN (NumPy's `clip` and torch's tensor bounds).
+ * `max < min`. NaN in `x` or in a bound gives NaN (NumPy's `clip` and torch's tensor bounds;
+ * torch leaves `x` unchanged for a NaN number bound). Where the value is NaN no operand gets a
+ * gradient; torch still passes one to `max` there when `max < min` or `x > max`.
  *
  * @module
  */
