@@ -44,10 +44,12 @@ export function clampTensor(x: Tensor, lo: ClampBound, hi: ClampBound, where: Wh
   if (hasHi) value = value.minimum(hi);
   // Gradient routing: each branch passes the gradient of one operand; the fall-through is the
   // value as a constant (NaN in x or a bound, or x beyond min == max: torch routes none there).
+  // Logical and / or through 0/1 numbers (ONNX Runtime has no `where` on bools).
+  const num = (a: Tensor) => a.cast("float32");
   const and = (a: Tensor, b: Tensor | boolean) =>
-    typeof b === "boolean" ? (b ? a : a.ne(a)) : where(a, b, a);
+    typeof b === "boolean" ? (b ? a : a.ne(a)) : num(a).mul(num(b)).gt(0);
   const or = (a: Tensor, b: Tensor | boolean) =>
-    typeof b === "boolean" ? (b ? a.eq(a) : a) : where(a, a, b);
+    typeof b === "boolean" ? (b ? a.eq(a) : a) : num(a).add(num(b)).gt(0);
   let out: Tensor = value.detach();
   if (hasLo && hasHi) {
     // hi < lo and "lo is not NaN", as a JS boolean when both bounds are numbers.

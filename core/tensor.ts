@@ -570,14 +570,14 @@ export class Tensor {
 
   /** `this <= other` as bool (false where either is NaN, as in PyTorch). */
   le(other: Tensor | number): Tensor {
-    const lt = this.lt(other);
-    return Tensor.where(lt, lt, this.eq(other));
+    // lt and eq exclude each other: their sum as numbers is 0 or 1 (no `where` on bools, which
+    // ONNX Runtime lacks).
+    return this.lt(other).cast("float32").add(this.eq(other).cast("float32")).gt(0);
   }
 
   /** `this >= other` as bool (false where either is NaN, as in PyTorch). */
   ge(other: Tensor | number): Tensor {
-    const gt = this.gt(other);
-    return Tensor.where(gt, gt, this.eq(other));
+    return this.gt(other).cast("float32").add(this.eq(other).cast("float32")).gt(0);
   }
 
   /** `this == other` as bool. */
