@@ -54,6 +54,13 @@ Deno.test("einsum under vmap and jvp equals the batched spec and the product rul
   await assertClose(dy as Tensor, await values(want), tol);
 });
 
+Deno.test("einsum of a matmul spec builds the very node matmul builds (hash-consed)", () => {
+  const a = Tensor.rand([3, 4], { seed: 1 }), b = Tensor.rand([4, 5], { seed: 2 });
+  assert.equal(einsum("ij,jk->ik", a, b).node, a.matmul(b).node);
+  const x = Tensor.rand([2, 3, 4], { seed: 3 }), y = Tensor.rand([2, 4, 5], { seed: 4 });
+  assert.equal(einsum("bij,bjk->bik", x, y).node, x.matmul(y).node);
+});
+
 Deno.test("einsum equals explicit formulas", async () => {
   const a = Tensor.randn([3, 4], { dtype: "float64", backend: "interpreter", seed: 1 });
   const b = Tensor.randn([4, 5], { dtype: "float64", backend: "interpreter", seed: 2 });
