@@ -75,10 +75,13 @@ export type {
   UnaryOp,
 } from "./core/ir.ts";
 export { formatGraph } from "./core/print.ts";
+export type { ClampBound } from "./core/clamp.ts";
+export { einsum } from "./core/einsum.ts";
 export type { Program, ProgramAttrs, ProgramNode, ProgramOp } from "./core/program.ts";
 export type { Shape } from "./core/shape.ts";
 export { manualSeed, realize, Tensor } from "./core/tensor.ts";
 export type {
+  AvgPool2dOptions,
   Conv2dOptions,
   CreateOptions,
   FromOptions,

@@ -14,12 +14,15 @@ export type BackendFactory = () => Backend | Promise<Backend>;
 
 const factories = new Map<string, BackendFactory>();
 const instances = new Map<string, Promise<Backend>>();
+// Started backends, for synchronous readers (statistics): filled when a start resolves.
+const started = new Map<string, Backend>();
 let defaultName = "interpreter";
 
 /** Registers a backend factory under `name`; the factory runs once, on first use. */
 export function registerBackend(name: string, factory: BackendFactory): void {
   factories.set(name, factory);
   instances.delete(name);
+  started.delete(name);
 }
 
 /** Names of the registered backends. */
@@ -45,9 +48,20 @@ export function getBackend(name: string): Promise<Backend> {
     inst = Promise.resolve().then(factories.get(name)!);
     // A failed start (no adapter, say) is reported now and retried on the next use.
     inst.catch(() => instances.delete(name));
+    const pending = inst;
+    pending.then((b) => instances.get(name) === pending && started.set(name, b), () => {});
     instances.set(name, inst);
   }
   return inst;
+}
+
+/**
+ * The backend registered as `name` if it has started (its factory resolved), else `undefined`;
+ * throws for an unknown name. Never starts one.
+ */
+export function startedBackend(name: string): Backend | undefined {
+  requireRegistered("backendStats", name);
+  return started.get(name);
 }
 
 /** The name of the backend that new tensors are placed on. */

@@ -1,22 +1,31 @@
 /**
- * Backend statistics for tests and users: kernels compiled and run, live buffers and bytes.
+ * Backend statistics for tests and users: kernels compiled and run, queue submissions, live
+ * buffers and bytes.
  *
  * @example Check that a chain of elementwise ops runs as one kernel
  * ```ts
  * import { backendStats, Tensor } from "@symgrad/symgrad";
- * const before = await backendStats();
+ * const before = backendStats();
  * await Tensor.rand([8]).exp().mul(2).add(1).data();
- * const after = await backendStats();
- * console.log(after.kernelsRun - before.kernelsRun);
+ * console.log(backendStats().kernelsRun - before.kernelsRun); // 1
  * ```
  *
  * @module
  */
 
 import type { BackendStats } from "./backend.ts";
-import { defaultBackend, getBackend } from "./devices.ts";
+import { defaultBackend, startedBackend } from "./devices.ts";
 
-/** A snapshot of the counters of the backend named `name` (default: the default backend). */
-export async function backendStats(name: string = defaultBackend()): Promise<BackendStats> {
-  return { ...(await getBackend(name)).stats };
+/**
+ * A snapshot (a copy, not live) of the counters of the backend named `name` (default: the
+ * default backend). Synchronous: a backend that has not started yet (WebGPU starts on first use)
+ * has compiled and run nothing and holds no buffers, so it reports zeros; asking never starts
+ * it. Throws for a name no backend is registered under. (`await backendStats()` also works.)
+ */
+export function backendStats(name: string = defaultBackend()): BackendStats {
+  const backend = startedBackend(name);
+  if (backend === undefined) {
+    return { kernelsCompiled: 0, kernelsRun: 0, submissions: 0, liveBuffers: 0, liveBytes: 0 };
+  }
+  return { ...backend.stats };
 }

@@ -20,6 +20,9 @@
 import { defaultBackend } from "./devices.ts";
 import { allocArray, type DType, isFloat, type TypedArray } from "./dtype.ts";
 import { markComposite } from "./composite.ts";
+import { type ClampBound, clampTensor } from "./clamp.ts";
+import { cumsumTensor } from "./scan.ts";
+import { poolAxis } from "./pool_counts.ts";
 import * as ir from "./ir.ts";
 import type { Node } from "./ir.ts";
 import { formatGraph } from "./print.ts";
@@ -96,6 +99,14 @@ export interface Pool2dOptions {
   padding?: number | readonly [number, number];
   /** Dilation (default 1). */
   dilation?: number | readonly [number, number];
+}
+
+/** Options of {@link Tensor.avgPool2d}: {@link Pool2dOptions} and PyTorch's two flags. */
+export interface AvgPool2dOptions extends Pool2dOptions {
+  /** Whether zero padding counts toward each window's divisor (default `true`, as PyTorch). */
+  countIncludePad?: boolean;
+  /** Ceil instead of floor for the output size: a last partial window is kept (default `false`). */
+  ceilMode?: boolean;
 }
 
 /** A slice of one axis: `null` (all), an index (drops the axis) or `[start, stop?, step?]`. */
@@ -454,6 +465,27 @@ export class Tensor {
     );
   }
 
+  /**
+   * Limits each element to `[min, max]` (either bound may be `null`; bounds are numbers or
+   * tensors that broadcast). Gradients as PyTorch's: `this` receives them where
+   * `min <= x <= max` (inclusive), NaN gives NaN. If `min > max`, every element becomes `max`.
+   *
+   * @example
+   * ```ts
+   * import { Tensor } from "@symgrad/symgrad";
+   * console.log(await Tensor.from([-2, 0.5, 3]).clamp(-1, 1).data()); // [-1, 0.5, 1]
+   * ```
+   */
+  clamp(min?: ClampBound, max?: ClampBound): Tensor {
+    this.#check("clamp");
+    return clampTensor(this, min, max, Tensor.where);
+  }
+
+  /** NumPy's name for {@link Tensor.clamp}. */
+  clip(min?: ClampBound, max?: ClampBound): Tensor {
+    return this.clamp(min, max);
+  }
+
   /** `this` raised to `exponent`; non-integer powers of negative numbers are NaN. */
   pow(exponent: Tensor | number): Tensor {
     if (typeof exponent === "number") {
@@ -564,14 +596,16 @@ export class Tensor {
     return this.#wrap(ir.binary("cmplt", b, a));
   }
 
-  /** `this <= other` as bool. */
+  /** `this <= other` as bool (false where either is NaN, as in PyTorch). */
   le(other: Tensor | number): Tensor {
-    return this.gt(other).logicalNot();
+    // lt and eq exclude each other: their sum as numbers is 0 or 1 (no `where` on bools, which
+    // ONNX Runtime lacks).
+    return this.lt(other).cast("float32").add(this.eq(other).cast("float32")).gt(0);
   }
 
-  /** `this >= other` as bool. */
+  /** `this >= other` as bool (false where either is NaN, as in PyTorch). */
   ge(other: Tensor | number): Tensor {
-    return this.lt(other).logicalNot();
+    return this.gt(other).cast("float32").add(this.eq(other).cast("float32")).gt(0);
   }
 
   /** `this == other` as bool. */
@@ -662,6 +696,23 @@ export class Tensor {
     const r = ir.reduce(op, this.#float(name), ax);
     const out = this.#wrap(r);
     return keepdims ? out : out.reshape(this.shape.filter((_, i) => !ax.includes(i)));
+  }
+
+  /**
+   * Inclusive prefix sums along `axis` (PyTorch's `cumsum`; a bool tensor counts as float32). A
+   * blocked scan: `O(n·32)` work and one kernel per level of 32 (three up to 1,024 elements); the
+   * gradient is the reverse cumulative sum. Sums are added in a different order than a
+   * sequential loop, so float32 results differ from it by rounding only.
+   *
+   * @example
+   * ```ts
+   * import { Tensor } from "@symgrad/symgrad";
+   * console.log(await Tensor.from([[1, 2, 3], [4, 5, 6]]).cumsum(1).data()); // [1, 3, 6, 4, 9, 15]
+   * ```
+   */
+  cumsum(axis: number): Tensor {
+    this.#check("cumsum");
+    return cumsumTensor(this.#wrap(this.#float("cumsum")), axis);
   }
 
   /** Sum over `axes` (default: all). */
@@ -1170,13 +1221,79 @@ export class Tensor {
     return this.pad(pads, padValue).pool2d(k, s, d);
   }
 
-  /** Average pooling over the last two axes (padding counts as zeros, as PyTorch's default). */
+  /**
+   * Average pooling over the last two axes. By default padding counts as zeros (PyTorch's
+   * default); with `countIncludePad: false` each window is divided by its count of real elements,
+   * and `ceilMode` keeps a last partial window (as `torch.nn.functional.avg_pool2d`).
+   *
+   * @example
+   * ```ts
+   * import { Tensor } from "@symgrad/symgrad";
+   * const x = Tensor.from([[[[1, 2], [3, 4]]]]);
+   * console.log(await x.avgPool2d(2, { stride: 1, padding: 1 }).data()); // [0.25, 0.75, 0.5, 1, 2.5, 1.5, 0.75, 1.75, 1]
+   * console.log(await x.avgPool2d(2, { stride: 1, padding: 1, countIncludePad: false }).data());
+   * // [1, 1.5, 2, 2, 2.5, 3, 3, 3.5, 4]
+   * ```
+   */
   avgPool2d(
     kernel: number | readonly [number, number],
-    opts: Pool2dOptions = {},
+    opts: AvgPool2dOptions = {},
   ): Tensor {
+    if (opts.countIncludePad === false || opts.ceilMode === true) {
+      return this.#avgPoolCounted(kernel, opts);
+    }
     const out = this.#poolWindows("avgPool2d", kernel, opts, 0).mean([-2, -1]);
     return this.#markPool(out, "avg_pool2d", kernel, opts);
+  }
+
+  /** Window sums divided by torch's per-window counts (not an ONNX `avg_pool2d` composite). */
+  #avgPoolCounted(kernel: number | readonly [number, number], opts: AvgPool2dOptions): Tensor {
+    const op = "avgPool2d";
+    this.#check(op);
+    if (this.ndim < 2) {
+      throw new Error(`${op}: expected a tensor of rank >= 2, got ${fmtShape(this.shape)}`);
+    }
+    const k = pair(kernel, "kernel", op);
+    const s = pair(opts.stride ?? k, "stride", op);
+    const p = pair(opts.padding ?? 0, "padding", op);
+    const d = pair(opts.dilation ?? 1, "dilation", op);
+    const [h, w] = this.shape.slice(-2);
+    const axes = [0, 1].map((i) =>
+      poolAxis(
+        [h, w][i],
+        k[i],
+        s[i],
+        p[i],
+        d[i],
+        opts.ceilMode ?? false,
+        opts.countIncludePad ?? true,
+      )
+    );
+    if (axes.some((a) => a.out <= 0 || a.counts.some((c) => c === 0))) {
+      throw new Error(
+        `${op}: kernel ${fmtShape(k)} with stride ${fmtShape(s)} and padding ${fmtShape(p)} ` +
+          `on input ${fmtShape([h, w])} gives a window with no input elements; expected ` +
+          `padding at most half the kernel`,
+      );
+    }
+    const pads = this.shape.map((_, i) =>
+      (i < this.ndim - 2
+        ? [0, 0]
+        : [p[i - this.ndim + 2], p[i - this.ndim + 2] + axes[i - this.ndim + 2].extra]) as [
+          number,
+          number,
+        ]
+    );
+    const sums = this.pad(pads).pool2d(k, s, d).sum([-2, -1]);
+    const [rows, cols] = axes;
+    const counts = new Float64Array(rows.out * cols.out);
+    for (let i = 0; i < rows.out; i++) {
+      for (let j = 0; j < cols.out; j++) counts[i * cols.out + j] = rows.counts[i] * cols.counts[j];
+    }
+    const dtype = this.dtype === "float64" ? "float64" : "float32";
+    return sums.div(
+      Tensor.from(counts, { shape: [rows.out, cols.out], dtype, backend: this.backend }),
+    );
   }
 
   /** Max pooling over the last two axes (padding never wins). */

@@ -46,7 +46,7 @@ export { Conv2d } from "./conv.ts";
 export type { Conv2dOptions, Pair } from "./conv.ts";
 export { ReLU } from "./activation.ts";
 export { AdaptiveAvgPool2d, AvgPool2d, MaxPool2d } from "./pooling.ts";
-export type { PoolOptions } from "./pooling.ts";
+export type { AvgPoolOptions, PoolOptions } from "./pooling.ts";
 export { Dropout } from "./dropout.ts";
 export { Flatten } from "./flatten.ts";
 export { Sequential } from "./sequential.ts";

@@ -123,6 +123,103 @@ export abstract class Module {
     return this.namedParameters().map(([, t]) => t);
   }
 
+  /**
+   * The number of parameter elements (each tensor counted once, even when shared by two layers),
+   * like `sum(p.numel() for p in m.parameters())`.
+   *
+   * @example
+   * ```ts
+   * import { Linear } from "@symgrad/symgrad/nn";
+   * console.log(new Linear(4, 3).parameterCount()); // 15
+   * ```
+   */
+  parameterCount(): number {
+    return [...new Set(this.parameters())].reduce((n, t) => n + t.size, 0);
+  }
+
+  /**
+   * A text table of the layers (like torchinfo's or Keras' `summary`): dotted name (indented by
+   * depth), type, output shape and the layer's own parameter count (children have rows of their
+   * own, so the column sums to the total), then the totals. With an `input` (a tensor, or a shape
+   * for a float32 zero tensor on the parameters' backend), output shapes come from one lazy forward
+   * call in evaluation mode: nothing is computed, and the module's mode and state are restored.
+   * Shapes of layers the forward call does not reach, or without `input`, show as `-`.
+   *
+   * @example
+   * ```ts
+   * import { Linear, ReLU, Sequential } from "@symgrad/symgrad/nn";
+   * const net = new Sequential(new Linear(4, 8), new ReLU(), new Linear(8, 2));
+   * console.log(net.summary([5, 4]));
+   * // Layer (type)          Output shape   Params
+   * // ...
+   * // Total params: 58
+   * ```
+   */
+  summary(input?: Tensor | readonly number[]): string {
+    const modules = this.namedModules();
+    const shapes = input === undefined ? new Map<Module, readonly number[]>() : this.#traceShapes(
+      input,
+    );
+    const rows = modules.map(([name, m]) => {
+      const depth = name === "" ? 0 : name.split(".").length;
+      const own = m.#fields().filter((f) => f.kind === "param")
+        .reduce((n, f) => n + (f.value as Tensor).size, 0);
+      const shape = shapes.get(m);
+      return [
+        `${"  ".repeat(depth)}${name === "" ? "(root)" : name} (${m.constructor.name})`,
+        shape === undefined ? "-" : fmtShape(shape),
+        own.toLocaleString("en-US"),
+      ];
+    });
+    const header = ["Layer (type)", "Output shape", "Params"];
+    const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+    const line = (r: string[]) =>
+      r.map((v, c) => c === 2 ? v.padStart(widths[c]) : v.padEnd(widths[c])).join("   ").trimEnd();
+    const rule = "=".repeat(widths.reduce((a, b) => a + b, 0) + 6);
+    const bufferElems = [...new Set(this.buffers())].reduce((n, t) => n + t.size, 0);
+    return [
+      line(header),
+      rule,
+      ...rows.map(line),
+      rule,
+      `Total params: ${this.parameterCount().toLocaleString("en-US")}`,
+      `Buffers (not trained): ${bufferElems.toLocaleString("en-US")} elements`,
+    ].join("\n");
+  }
+
+  /** Output shape of every module that a lazy eval-mode forward call on `input` reaches. */
+  #traceShapes(input: Tensor | readonly number[]): Map<Module, readonly number[]> {
+    const x = input instanceof Tensor
+      ? input
+      : Tensor.zeros(input, { backend: this.parameters()[0]?.backend });
+    const shapes = new Map<Module, readonly number[]>();
+    const modules = this.namedModules().map(([, m]) => m);
+    const modes = modules.map((m) => m.training);
+    const state = this.stateDict();
+    const wrapped: Module[] = [];
+    try {
+      this.eval();
+      for (const m of modules) {
+        const forward = m.forward;
+        Object.defineProperty(m, "forward", {
+          configurable: true,
+          value: (t: Tensor) => {
+            const y = forward.call(m, t);
+            shapes.set(m, y.shape);
+            return y;
+          },
+        });
+        wrapped.push(m);
+      }
+      this.forward(x);
+    } finally {
+      for (const m of wrapped) delete (m as { forward?: unknown }).forward;
+      modules.forEach((m, i) => (m.training = modes[i]));
+      for (const [k, t] of Object.entries(state)) this.setTensor(k, t);
+    }
+    return shapes;
+  }
+
   /** Buffers (running statistics and counters) as `[dottedName, tensor]`. */
   namedBuffers(): [string, Tensor][] {
     return this.#namedTensors("buffer");

@@ -56,9 +56,17 @@ export class MaxPool2d extends Module {
   }
 }
 
+/** Options of {@link AvgPool2d}: {@link PoolOptions} and PyTorch's two flags. */
+export interface AvgPoolOptions extends PoolOptions {
+  /** Whether zero padding counts toward each window's divisor (default `true`). */
+  countIncludePad?: boolean;
+  /** Ceil instead of floor for the output size (default `false`). */
+  ceilMode?: boolean;
+}
+
 /**
- * Average pooling (`torch.nn.AvgPool2d` with its default `count_include_pad`: padding counts as
- * zeros).
+ * Average pooling (`torch.nn.AvgPool2d`): by default padding counts as zeros; with
+ * `countIncludePad: false` each window is divided by its count of input elements.
  *
  * @example
  * ```ts
@@ -66,16 +74,18 @@ export class MaxPool2d extends Module {
  * import { AvgPool2d } from "@symgrad/symgrad/nn";
  * const x = Tensor.from([[[[1, 2], [3, 4]]]]);
  * console.log(await new AvgPool2d(2).forward(x).data()); // [2.5]
+ * const edge = new AvgPool2d(2, { padding: 1, countIncludePad: false });
+ * console.log(await edge.forward(x).data()); // [1, 2, 3, 4]
  * ```
  */
 export class AvgPool2d extends Module {
   /** Window size. */
   readonly kernelSize: Pair;
-  /** Stride and padding. */
-  readonly options: PoolOptions;
+  /** Stride, padding, `countIncludePad` and `ceilMode`. */
+  readonly options: AvgPoolOptions;
 
   /** Pools `kernelSize` windows. */
-  constructor(kernelSize: Pair, opts: PoolOptions = {}) {
+  constructor(kernelSize: Pair, opts: AvgPoolOptions = {}) {
     super();
     checkPoolArgs("AvgPool2d", kernelSize, opts);
     this.kernelSize = kernelSize;
