@@ -329,7 +329,7 @@ export function binary(op: BinaryOp, a: Node, b: Node): Node {
   }
   requireSameShape(op, a, b);
   requireSameDtype(op, a, b);
-  if (a.dtype === "bool" && op !== "cmpeq") {
+  if (a.dtype === "bool" && op !== "cmpeq" && op !== "cmplt") {
     throw new Error(
       `${op}: expected float or int32 operands, got bool${fmtShape(a.shape)}`,
     );
