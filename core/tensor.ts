@@ -662,7 +662,7 @@ export class Tensor {
     return keepdims ? out : out.reshape(this.shape.filter((_, i) => !ax.includes(i)));
   }
 
-  /** Sum over `axes` (default: all). */
+  /** Sum over `axes` (default: all); an int32 sum is int32 and wraps (PyTorch's is int64). */
   sum(axes?: number | readonly number[], opts: ReduceOptions = {}): Tensor {
     return this.#reduce("reduce_sum", "sum", axes, opts.keepdims ?? false);
   }

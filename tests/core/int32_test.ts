@@ -10,6 +10,7 @@
 import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
 import { type DType, gradients, Tensor } from "../../mod.ts";
 import { crossEntropy } from "../../nn/mod.ts";
+import * as ir from "../../core/ir.ts";
 import { hasWebGpu, webgpuBackends } from "../helpers/webgpu.ts";
 
 const FIXTURE = JSON.parse(
@@ -136,8 +137,8 @@ Deno.test("int32: mixed arithmetic, true division and float ops of ints", async 
       const p = a.matmul(b);
       strictEqual(p.dtype, "int32");
       deepStrictEqual(await p.toArray(), [[58, 64], [139, 154]]);
-      const big = Tensor.full([40, 40], 65536, { dtype: "int32", backend });
-      // Each entry is 40 · 2^32, 0 after wrapping: a float path would give 6.9e11.
+      const big = Tensor.full([64, 64], 65536, { dtype: "int32", backend });
+      // Each entry is 64 · 2^32, 0 after wrapping (a float GEMM path would give 2.7e11).
       deepStrictEqual(new Set(await values(big.matmul(big))), new Set([0]));
     });
   }
@@ -215,6 +216,28 @@ Deno.test("dtypes: unknown names and unsupported uses fail when the node is buil
     /gradients: input 0 has dtype int32.*no gradient/,
   );
   throws(() => gradients(i.sum(), []), /gradients: the output has dtype int32/);
+});
+
+Deno.test("int32: IR constructors refuse float-only ops on ints and fold with wrap-around", () => {
+  const i = ir.bufferNode({ id: -1 }, [2], "int32");
+  throws(() => ir.unary("exp", i), /exp: expected a float32 or float64 operand, got int32\[2\]/);
+  throws(() => ir.unary("recip", i), /recip: expected a float32 or float64 operand, got int32/);
+  strictEqual(ir.unary("neg", i).dtype, "int32");
+  const b = ir.cast(i, "bool");
+  throws(() => ir.reduce("reduce_sum", b, [0]), /reduce_sum: expected a float32, float64 or int32/);
+  throws(() => ir.binary("add", b, b), /add: expected float or int32 operands, got bool\[2\]/);
+  const big = ir.constNode(2147483647, [], "int32");
+  const one = ir.constNode(1, [], "int32");
+  strictEqual((ir.binary("add", big, one).attrs as { value: number }).value, -2147483648);
+  strictEqual((ir.binary("mul", big, big).attrs as { value: number }).value, 1);
+  strictEqual(
+    (ir.cast(ir.constNode(-2.9, [], "float64"), "int32").attrs as { value: number }).value,
+    -2,
+  );
+  strictEqual(
+    (ir.cast(ir.constNode(NaN, [], "float32"), "int32").attrs as { value: number }).value,
+    0,
+  );
 });
 
 Deno.test("int32: paths through ints carry no gradient", async () => {
