@@ -1318,12 +1318,11 @@ function argExtreme(
   }
   const v = x.detach();
   const extreme = op === "argmax" ? v.max(a, { keepdims: true }) : v.min(a, { keepdims: true });
-  // A NaN makes the extreme NaN, which equals no element: NaN positions are hits then.
-  const isExtreme = v.eq(extreme);
-  const hit = Tensor.where(isExtreme, isExtreme, v.ne(v));
   const idx = Tensor.arange(n, undefined, 1, { dtype: "int32", backend: x.backend })
     .reshape(x.shape.map((d, i) => (i === a ? d : 1)));
-  return Tensor.where(hit, idx, n).min(a, opts);
+  // A NaN makes the extreme NaN, which equals no element: NaN positions are the hits then.
+  const hits = Tensor.where(v.eq(extreme), idx, Tensor.where(v.ne(v), idx, n));
+  return hits.min(a, opts);
 }
 
 /** Broadcasts `node` to `shape` (prepending axes, then expanding extent-1 axes). */
