@@ -628,7 +628,10 @@ export class Tensor {
     );
   }
 
-  /** Converts to `dtype`. */
+  /**
+   * Converts to `dtype`. To int32, floats truncate toward zero and saturate: NaN gives 0 and
+   * values beyond the int32 range (±Infinity included) give 2^31 - 1 or -2^31.
+   */
   cast(dtype: DType): Tensor {
     this.#check("cast");
     return dtype === this.dtype ? this : this.#wrap(ir.cast(this.node, dtype));
