@@ -1325,7 +1325,9 @@ function argExtreme(
     .reshape(x.shape.map((d, i) => (i === a ? d : 1)));
   // A NaN makes the extreme NaN, which equals no element: NaN positions are the hits then.
   const hits = Tensor.where(v.eq(extreme), idx, Tensor.where(v.ne(v), idx, n));
-  return hits.min(a, opts);
+  // Some row always hits; the clamp keeps the index in range even where a GPU compiler assumes
+  // no NaN and folds the comparisons (it costs one op in the fused reduction).
+  return hits.min(a, opts).minimum(n - 1);
 }
 
 /** Broadcasts `node` to `shape` (prepending axes, then expanding extent-1 axes). */
