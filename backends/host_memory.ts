@@ -6,7 +6,7 @@
  * @module
  */
 
-import { allocArray, type DType, itemSize, type TypedArray } from "../core/dtype.ts";
+import { allocArray, type DType, dtypeOfArray, itemSize, type TypedArray } from "../core/dtype.ts";
 import { type Backend, type BackendStats, emptyStats, type Executable } from "../core/backend.ts";
 import type { Program } from "../core/program.ts";
 
@@ -22,13 +22,11 @@ export function allocShared(dtype: DType, size: number): TypedArray {
       return new Float32Array(bytes);
     case "float64":
       return new Float64Array(bytes);
+    case "int32":
+      return new Int32Array(bytes);
     case "bool":
       return new Uint8Array(bytes);
   }
-}
-
-function dtypeOf(buf: TypedArray): DType {
-  return buf instanceof Float32Array ? "float32" : buf instanceof Float64Array ? "float64" : "bool";
 }
 
 /** Typed-array buffers with live counters in `stats` and a bounded pool of freed arrays. */
@@ -65,7 +63,7 @@ export class HostMemory {
     this.#stats.liveBuffers--;
     this.#stats.liveBytes -= buf.byteLength;
     if (this.#pooledBytes + buf.byteLength > this.poolLimitBytes) return;
-    const key = `${dtypeOf(buf)}:${buf.length}`;
+    const key = `${dtypeOfArray(buf)}:${buf.length}`;
     const list = this.#pool.get(key) ?? [];
     list.push(buf);
     this.#pool.set(key, list);

@@ -8,9 +8,9 @@
  * @module
  */
 
-import { allocArray, type TypedArray } from "../core/dtype.ts";
+import { allocArray, castScalar, type DType, type TypedArray } from "../core/dtype.ts";
 import type { OpAttrs } from "../core/ir.ts";
-import { BINARY_SCALAR, UNARY_SCALAR } from "../core/scalar_ops.ts";
+import { binaryScalar, unaryScalar } from "../core/scalar_ops.ts";
 import type { Program, ProgramNode } from "../core/program.ts";
 import { contiguousStrides, numel, type Shape } from "../core/shape.ts";
 import type { Executable } from "../core/backend.ts";
@@ -39,6 +39,7 @@ function evaluate(
   node: ProgramNode,
   args: TypedArray[],
   argShapes: Shape[],
+  argDtypes: DType[],
 ): TypedArray {
   const out = allocArray(node.dtype, numel(node.shape));
   const [a, b, c] = args;
@@ -56,7 +57,7 @@ function evaluate(
     case "sin":
     case "sigmoid":
     case "tanh": {
-      const f = UNARY_SCALAR[node.op];
+      const f = unaryScalar(node.op, node.dtype);
       for (let i = 0; i < out.length; i++) out[i] = f(a[i]);
       return out;
     }
@@ -65,7 +66,7 @@ function evaluate(
     case "max":
     case "cmplt":
     case "cmpeq": {
-      const f = BINARY_SCALAR[node.op];
+      const f = binaryScalar(node.op, argDtypes[0]);
       for (let i = 0; i < out.length; i++) out[i] = f(a[i], b[i]);
       return out;
     }
@@ -74,7 +75,7 @@ function evaluate(
       return out;
     case "cast":
       for (let i = 0; i < out.length; i++) {
-        out[i] = node.dtype === "bool" ? (a[i] ? 1 : 0) : a[i];
+        out[i] = castScalar(a[i], node.dtype);
       }
       return out;
     case "reduce_sum":
@@ -85,7 +86,8 @@ function evaluate(
         d,
       ) => (node.shape[d] === 1 ? 0 : s));
       const isMax = node.op === "reduce_max";
-      if (isMax) out.fill(-Infinity);
+      // The int32 identity of max is -2^31 (an Int32Array stores -Infinity as 0).
+      if (isMax) out.fill(node.dtype === "int32" ? -2147483648 : -Infinity);
       forEachIndex(inShape, (flat, idx) => {
         let o = 0;
         for (let d = 0; d < idx.length; d++) o += idx[d] * outStrides[d];
@@ -175,6 +177,7 @@ export class InterpreterBackend extends HostBackend {
             node,
             node.inputs.map((j) => values[j]),
             node.inputs.map((j) => program.nodes[j].shape),
+            node.inputs.map((j) => program.nodes[j].dtype),
           );
           this.stats.kernelsRun++;
         });

@@ -9,11 +9,11 @@
  */
 
 import type { DType } from "./dtype.ts";
-import { isFloat } from "./dtype.ts";
-import { BINARY_SCALAR, UNARY_SCALAR } from "./scalar_ops.ts";
+import { castScalar, checkDtype, isFloat } from "./dtype.ts";
+import { binaryScalar, unaryScalar } from "./scalar_ops.ts";
 import { checkShape, fmtShape, numel, type Shape, shapesEqual } from "./shape.ts";
 
-/** Elementwise ops of one float operand. */
+/** Elementwise ops of one float operand (`neg` also takes int32). */
 export const UNARY_OPS = [
   "neg",
   "exp",
@@ -244,6 +244,14 @@ function requireFloat(op: string, x: Node): void {
   }
 }
 
+function requireNumeric(op: string, x: Node): void {
+  if (x.dtype === "bool") {
+    throw new Error(
+      `${op}: expected a float32, float64 or int32 operand, got bool${fmtShape(x.shape)}`,
+    );
+  }
+}
+
 function requireSameShape(op: string, a: Node, b: Node): void {
   if (!shapesEqual(a.shape, b.shape)) {
     throw new Error(
@@ -268,6 +276,7 @@ export function bufferNode(
   dtype: DType,
 ): Node<"buffer"> {
   checkShape("buffer", shape);
+  checkDtype("buffer", dtype);
   return Node.intern("buffer", [], shape, dtype, { ref });
 }
 
@@ -281,7 +290,7 @@ export function constNode(
   if (typeof value !== "number") {
     throw new Error(`const: expected a number, got ${typeof value}`);
   }
-  const v = dtype === "bool" ? (value ? 1 : 0) : dtype === "float32" ? Math.fround(value) : value;
+  const v = castScalar(value, checkDtype("const", dtype));
   // -0 and 0 intern to one node only when they mean the same thing.
   return Node.intern("const", [], shape, dtype, {
     value: Object.is(v, -0) ? -0 : v,
@@ -299,9 +308,10 @@ export function unary(op: UnaryOp, x: Node): Node {
       `unary: unknown op ${JSON.stringify(op)}; expected one of ${UNARY_OPS.join(", ")}`,
     );
   }
-  requireFloat(op, x);
+  if (op === "neg") requireNumeric(op, x);
+  else requireFloat(op, x);
   const c = constValue(x);
-  if (c !== undefined) return constNode(UNARY_SCALAR[op](c), x.shape, x.dtype);
+  if (c !== undefined) return constNode(unaryScalar(op, x.dtype)(c), x.shape, x.dtype);
   if (op === "neg" && x.op === "neg") return x.inputs[0];
   return Node.intern(op, [x], x.shape, x.dtype, {});
 }
@@ -319,15 +329,15 @@ export function binary(op: BinaryOp, a: Node, b: Node): Node {
   }
   requireSameShape(op, a, b);
   requireSameDtype(op, a, b);
-  if (a.dtype === "bool" && op !== "cmpeq") {
+  if (a.dtype === "bool" && op !== "cmpeq" && op !== "cmplt") {
     throw new Error(
-      `${op}: expected float operands, got bool${fmtShape(a.shape)}`,
+      `${op}: expected float or int32 operands, got bool${fmtShape(a.shape)}`,
     );
   }
   const outDtype: DType = op === "cmplt" || op === "cmpeq" ? "bool" : a.dtype;
   const ca = constValue(a), cb = constValue(b);
   if (ca !== undefined && cb !== undefined) {
-    return constNode(BINARY_SCALAR[op](ca, cb), a.shape, outDtype);
+    return constNode(binaryScalar(op, a.dtype)(ca, cb), a.shape, outDtype);
   }
   if (op === "add") {
     if (ca === 0) return b;
@@ -364,6 +374,7 @@ export function where(cond: Node, a: Node, b: Node): Node {
 
 /** Converts `x` to `dtype` (bool: nonzero is true). */
 export function cast(x: Node, dtype: DType): Node {
+  checkDtype("cast", dtype);
   if (x.dtype === dtype) return x;
   const c = constValue(x);
   if (c !== undefined) return constNode(c, x.shape, dtype);
@@ -378,7 +389,7 @@ export function detach(x: Node): Node {
 
 /** Sums or maximizes over `axes` (already normalized); reduced axes keep extent 1. */
 export function reduce(op: ReduceOp, x: Node, axes: readonly number[]): Node {
-  requireFloat(op, x);
+  requireNumeric(op, x);
   const sorted = [...new Set(axes)].sort((p, q) => p - q);
   for (const a of sorted) {
     if (!Number.isInteger(a) || a < 0 || a >= x.shape.length) {

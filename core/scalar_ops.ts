@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { DType } from "./dtype.ts";
 import type { BinaryOp, UnaryOp } from "./ir.ts";
 
 /** Each unary op on one number. */
@@ -27,3 +28,23 @@ export const BINARY_SCALAR: Readonly<Record<BinaryOp, (a: number, b: number) => 
   cmplt: (a, b) => (a < b ? 1 : 0),
   cmpeq: (a, b) => (a === b ? 1 : 0),
 };
+
+/** `neg`, `add` and `mul` on int32 elements, wrapping around as two's complement. */
+const INT32_WRAPPED: Readonly<
+  Partial<Record<UnaryOp | BinaryOp, (a: number, b: number) => number>>
+> = {
+  neg: (a) => -a | 0,
+  add: (a, b) => (a + b) | 0,
+  mul: Math.imul,
+};
+
+/** Each unary op on one element of `dtype` (int32 results wrap around). */
+export function unaryScalar(op: UnaryOp, dtype: DType): (x: number) => number {
+  const f = dtype === "int32" ? INT32_WRAPPED[op] : undefined;
+  return f === undefined ? UNARY_SCALAR[op] : (x) => f(x, 0);
+}
+
+/** Each binary op on two elements of `dtype` (int32 results wrap around). */
+export function binaryScalar(op: BinaryOp, dtype: DType): (a: number, b: number) => number {
+  return (dtype === "int32" ? INT32_WRAPPED[op] : undefined) ?? BINARY_SCALAR[op];
+}

@@ -18,7 +18,15 @@
  */
 
 import { defaultBackend } from "./devices.ts";
-import { allocArray, type DType, isFloat, type TypedArray } from "./dtype.ts";
+import {
+  allocArray,
+  castScalar,
+  checkDtype,
+  type DType,
+  isFloat,
+  promoteTypes,
+  type TypedArray,
+} from "./dtype.ts";
 import { markComposite } from "./composite.ts";
 import { type ClampBound, clampTensor } from "./clamp.ts";
 import { cumsumTensor } from "./scan.ts";
@@ -227,8 +235,15 @@ export class Tensor {
     data: NestedArray | TypedArray | readonly number[],
     opts: FromOptions = {},
   ): Tensor {
-    const dtype = opts.dtype ??
-      (data instanceof Float64Array ? "float64" : "float32");
+    const dtype = checkDtype(
+      "Tensor.from",
+      opts.dtype ??
+        (data instanceof Float64Array
+          ? "float64"
+          : data instanceof Int32Array
+          ? "int32"
+          : "float32"),
+    );
     let values: ArrayLike<number>;
     let inferred: number[];
     if (ArrayBuffer.isView(data)) {
@@ -249,7 +264,11 @@ export class Tensor {
       );
     }
     const arr = allocArray(dtype, values.length);
-    for (let i = 0; i < values.length; i++) arr[i] = values[i];
+    if (dtype === "int32") {
+      for (let i = 0; i < values.length; i++) arr[i] = castScalar(+values[i], dtype);
+    } else {
+      for (let i = 0; i < values.length; i++) arr[i] = values[i];
+    }
     return Tensor.fromStorage(
       Storage.fromHost(dtype, arr),
       shape,
@@ -265,8 +284,8 @@ export class Tensor {
   /** A tensor filled with `value` (a realized leaf, so it can be differentiated against). */
   static full(shape: Shape, value: number, opts: CreateOptions = {}): Tensor {
     checkShape("Tensor.full", shape);
-    const arr = allocArray(opts.dtype ?? "float32", numel(shape));
-    arr.fill(value);
+    const arr = allocArray(checkDtype("Tensor.full", opts.dtype ?? "float32"), numel(shape));
+    arr.fill(castScalar(value, opts.dtype ?? "float32"));
     return Tensor.fromStorage(
       Storage.fromHost(opts.dtype ?? "float32", arr),
       shape,
@@ -298,7 +317,7 @@ export class Tensor {
       );
     }
     const n = Math.max(0, Math.ceil((stop - start) / step));
-    const arr = allocArray(opts.dtype ?? "float32", n);
+    const arr = allocArray(checkDtype("Tensor.arange", opts.dtype ?? "float32"), n);
     for (let i = 0; i < n; i++) arr[i] = start + i * step;
     return Tensor.fromStorage(Storage.fromHost(opts.dtype ?? "float32", arr), [
       n,
@@ -311,6 +330,7 @@ export class Tensor {
     opts: RandomOptions & { low?: number; high?: number } = {},
   ): Tensor {
     checkShape("Tensor.rand", shape);
+    requireFloatDtype("Tensor.rand", opts.dtype);
     const { low = 0, high = 1 } = opts;
     const next = uniformStream(opts.seed ?? globalSeed++);
     const arr = allocArray(opts.dtype ?? "float32", numel(shape));
@@ -328,6 +348,7 @@ export class Tensor {
     opts: RandomOptions & { mean?: number; std?: number } = {},
   ): Tensor {
     checkShape("Tensor.randn", shape);
+    requireFloatDtype("Tensor.randn", opts.dtype);
     const { mean = 0, std = 1 } = opts;
     const next = uniformStream(opts.seed ?? globalSeed++);
     const arr = allocArray(opts.dtype ?? "float32", numel(shape));
@@ -389,7 +410,10 @@ export class Tensor {
   #operands(op: string, other: Tensor | number): [Node, Node] {
     this.#check(op);
     if (typeof other === "number") {
-      const dtype = this.dtype === "bool" ? "float32" : this.dtype;
+      // As PyTorch: an int32 tensor with a non-integer number computes in float32.
+      const dtype = this.dtype === "bool" || (this.dtype === "int32" && !Number.isInteger(other))
+        ? "float32"
+        : this.dtype;
       return [
         ir.cast(this.node, dtype),
         ir.constNode(other, this.shape, dtype),
@@ -402,11 +426,7 @@ export class Tensor {
           `expected one backend (move one with .to())`,
       );
     }
-    const dtype: DType = this.dtype === "float64" || other.dtype === "float64"
-      ? "float64"
-      : this.dtype === "bool" && other.dtype === "bool"
-      ? "bool"
-      : "float32";
+    const dtype = promoteTypes(this.dtype, other.dtype);
     const shape = broadcastShapes(op, this.shape, other.shape);
     return [
       broadcastNode(ir.cast(this.node, dtype), shape),
@@ -424,10 +444,16 @@ export class Tensor {
     return this.#wrap(ir.unary(op, this.#float(op)));
   }
 
+  /** The node as a float (bool and int32 become float32, as PyTorch promotes them). */
   #float(op: string): Node {
-    if (isFloat(this.dtype)) return this.node;
-    if (this.dtype === "bool") return ir.cast(this.node, "float32");
-    throw new Error(`${op}: expected a float tensor, got ${this.dtype}`);
+    this.#check(op);
+    return isFloat(this.dtype) ? this.node : ir.cast(this.node, "float32");
+  }
+
+  /** The node as a number type (bool becomes float32; int32 stays). */
+  #numeric(op: string): Node {
+    this.#check(op);
+    return this.dtype === "bool" ? ir.cast(this.node, "float32") : this.node;
   }
 
   /** `this + other`. */
@@ -446,9 +472,10 @@ export class Tensor {
     return this.#binary("mul", other);
   }
 
-  /** `this / other`. */
+  /** `this / other`; true division, so int32 operands give float32 (as PyTorch). */
   div(other: Tensor | number): Tensor {
-    const [a, b] = this.#operands("div", other);
+    let [a, b] = this.#operands("div", other);
+    if (!isFloat(a.dtype)) [a, b] = [ir.cast(a, "float32"), ir.cast(b, "float32")];
     return this.#wrap(markComposite(ir.binary("mul", a, ir.unary("recip", b)), "div", [a, b], {}));
   }
 
@@ -460,9 +487,7 @@ export class Tensor {
   /** Elementwise minimum. */
   minimum(other: Tensor | number): Tensor {
     const [a, b] = this.#operands("minimum", other);
-    return this.#wrap(
-      ir.unary("neg", ir.binary("max", ir.unary("neg", a), ir.unary("neg", b))),
-    );
+    return this.#wrap(flip(ir.binary("max", flip(a), flip(b))));
   }
 
   /**
@@ -507,9 +532,9 @@ export class Tensor {
     return this.log().mul(exponent).exp();
   }
 
-  /** `-this`. */
+  /** `-this` (int32 wraps around: `-(-2^31)` is `-2^31`). */
   neg(): Tensor {
-    return this.#unary("neg");
+    return this.#wrap(ir.unary("neg", this.#numeric("neg")));
   }
 
   /** `e^this`. */
@@ -569,11 +594,10 @@ export class Tensor {
     return this.mul(this);
   }
 
-  /** -1, 0 or 1 by the sign of each element (gradient 0). */
+  /** -1, 0 or 1 by the sign of each element (gradient 0; int32 for int32). */
   sign(): Tensor {
-    return this.gt(0).cast(this.#floatDtype()).sub(
-      this.lt(0).cast(this.#floatDtype()),
-    );
+    const dtype = this.dtype === "int32" ? "int32" : this.#floatDtype();
+    return this.gt(0).cast(dtype).sub(this.lt(0).cast(dtype));
   }
 
   /** Absolute value (gradient 0 at 0 as in PyTorch). */
@@ -636,12 +660,14 @@ export class Tensor {
         `where: expected a bool condition, got ${cond.dtype}${fmtShape(cond.shape)}`,
       );
     }
-    const ref = a instanceof Tensor ? a : b instanceof Tensor ? b : cond.cast("float32");
-    const dtype = [a, b].some((t) => t instanceof Tensor && t.dtype === "float64")
-      ? "float64"
-      : ref.dtype === "bool"
-      ? "bool"
-      : "float32";
+    const tensors = [a, b].filter((t) => t instanceof Tensor);
+    let dtype: DType = tensors.length === 0
+      ? "float32"
+      : tensors.map((t) => t.dtype).reduce(promoteTypes);
+    // As PyTorch: an int32 branch with a non-integer number computes in float32.
+    if (dtype === "int32" && [a, b].some((v) => typeof v === "number" && !Number.isInteger(v))) {
+      dtype = "float32";
+    }
     const lift = (v: Tensor | number): Tensor =>
       v instanceof Tensor ? v.cast(dtype) : new Tensor(ir.constNode(v, [], dtype), cond.backend);
     const ta = lift(a), tb = lift(b);
@@ -664,7 +690,10 @@ export class Tensor {
     );
   }
 
-  /** Converts to `dtype`. */
+  /**
+   * Converts to `dtype`. To int32, floats truncate toward zero and saturate: NaN gives 0 and
+   * values beyond the int32 range (±Infinity included) give 2^31 - 1 or -2^31.
+   */
   cast(dtype: DType): Tensor {
     this.#check("cast");
     return dtype === this.dtype ? this : this.#wrap(ir.cast(this.node, dtype));
@@ -693,7 +722,7 @@ export class Tensor {
   ) {
     this.#check(name);
     const ax = normalizeAxes(name, axes, this.ndim);
-    const r = ir.reduce(op, this.#float(name), ax);
+    const r = ir.reduce(op, this.#numeric(name), ax);
     const out = this.#wrap(r);
     return keepdims ? out : out.reshape(this.shape.filter((_, i) => !ax.includes(i)));
   }
@@ -715,13 +744,19 @@ export class Tensor {
     return cumsumTensor(this.#wrap(this.#float("cumsum")), axis);
   }
 
-  /** Sum over `axes` (default: all). */
+  /** Sum over `axes` (default: all); an int32 sum is int32 and wraps (PyTorch's is int64). */
   sum(axes?: number | readonly number[], opts: ReduceOptions = {}): Tensor {
     return this.#reduce("reduce_sum", "sum", axes, opts.keepdims ?? false);
   }
 
-  /** Mean over `axes` (default: all). */
+  /** Mean over `axes` (default: all); int32 tensors must be cast to a float dtype first. */
   mean(axes?: number | readonly number[], opts: ReduceOptions = {}): Tensor {
+    if (this.dtype === "int32") {
+      throw new Error(
+        `mean: expected a float or bool tensor, got int32${fmtShape(this.shape)}; ` +
+          `cast it first (.cast("float32")), as PyTorch asks`,
+      );
+    }
     const count = this.#count("mean", axes);
     const out = this.sum(axes, opts).div(count);
     if (isFloat(this.dtype)) {
@@ -745,7 +780,8 @@ export class Tensor {
 
   /** Minimum over `axes`. */
   min(axes?: number | readonly number[], opts: ReduceOptions = {}): Tensor {
-    return this.neg().max(axes, opts).neg();
+    const flipped = this.#wrap(flip(this.#numeric("min")));
+    return this.#wrap(flip(flipped.max(axes, opts).node));
   }
 
   /** Variance over `axes`: unbiased by default (`correction: 1`), biased with `correction: 0`. */
@@ -763,18 +799,20 @@ export class Tensor {
     return this.var(axes, opts).sqrt();
   }
 
-  /** Index of the first maximum along `axis`, as a float tensor. */
+  /**
+   * Index of the maximum along `axis`, as int32 (PyTorch's semantics): the first NaN if there
+   * is one, else the first of tied maxima.
+   */
   argmax(axis: number, opts: ReduceOptions = {}): Tensor {
-    const [a] = normalizeAxes("argmax", axis, this.ndim);
-    const n = this.shape[a];
-    const isMax = this.eq(this.max(a, { keepdims: true }));
-    const idxShape = this.shape.map((d, i) => (i === a ? d : 1));
-    const idx = Tensor.arange(n, undefined, 1, {
-      dtype: this.#floatDtype(),
-      backend: this.backend,
-    })
-      .reshape(idxShape);
-    return Tensor.where(isMax, idx, n).min(a, opts);
+    return argExtreme(this, "argmax", axis, opts);
+  }
+
+  /**
+   * Index of the minimum along `axis`, as int32 (PyTorch's semantics): the first NaN if there
+   * is one, else the first of tied minima.
+   */
+  argmin(axis: number, opts: ReduceOptions = {}): Tensor {
+    return argExtreme(this, "argmin", axis, opts);
   }
 
   /** `log(sum(exp(x)))` over `axes`, computed stably. */
@@ -1420,6 +1458,49 @@ let tensorDisplay: TensorDisplay = (t) => Promise.resolve({ "text/plain": String
  */
 export function setTensorDisplay(fn: TensorDisplay): void {
   tensorDisplay = fn;
+}
+
+/**
+ * An order-reversing bijection: `-x` for floats, `~x = -x - 1` for int32 (where `-x` would map
+ * -2^31 to itself), so `min(x) = flip(max(flip(x)))` holds on every dtype.
+ */
+function flip(x: Node): Node {
+  const negated = ir.unary("neg", x);
+  return x.dtype === "int32"
+    ? ir.binary("add", negated, ir.constNode(-1, x.shape, "int32"))
+    : negated;
+}
+
+function requireFloatDtype(op: string, dtype: DType | undefined): void {
+  if (dtype !== undefined && !isFloat(checkDtype(op, dtype))) {
+    throw new Error(`${op}: expected a float32 or float64 dtype, got ${dtype}`);
+  }
+}
+
+/** `argmax` / `argmin` of `x` along `axis`: the first NaN, else the first extreme element. */
+function argExtreme(
+  x: Tensor,
+  op: "argmax" | "argmin",
+  axis: number,
+  opts: ReduceOptions,
+): Tensor {
+  const [a] = normalizeAxes(op, axis, x.ndim);
+  const n = x.shape[a];
+  if (n === 0) {
+    throw new Error(
+      `${op}: cannot take the ${op} over empty axis ${a} of shape ${fmtShape(x.shape)}; ` +
+        `expected a nonempty axis`,
+    );
+  }
+  const v = x.detach();
+  const extreme = op === "argmax" ? v.max(a, { keepdims: true }) : v.min(a, { keepdims: true });
+  const idx = Tensor.arange(n, undefined, 1, { dtype: "int32", backend: x.backend })
+    .reshape(x.shape.map((d, i) => (i === a ? d : 1)));
+  // A NaN makes the extreme NaN, which equals no element: NaN positions are the hits then.
+  const hits = Tensor.where(v.eq(extreme), idx, Tensor.where(v.ne(v), idx, n));
+  // Some row always hits; the clamp keeps the index in range even where a GPU compiler assumes
+  // no NaN and folds the comparisons (it costs one op in the fused reduction).
+  return hits.min(a, opts).minimum(n - 1);
 }
 
 /** Broadcasts `node` to `shape` (prepending axes, then expanding extent-1 axes). */

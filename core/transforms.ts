@@ -60,7 +60,8 @@ export function treeUnflatten<T extends Tree>(
 function requireFloat(op: string, t: Tensor, what: string): void {
   if (!isFloat(t.dtype)) {
     throw new Error(
-      `${op}: ${what} has dtype ${t.dtype}; expected float32 or float64`,
+      `${op}: ${what} has dtype ${t.dtype}; expected float32 or float64 ` +
+        `(int32 and bool tensors have no gradient)`,
     );
   }
 }

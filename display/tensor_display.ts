@@ -44,7 +44,12 @@ export async function tensorMimeBundle(t: Tensor): Promise<MimeBundle> {
   const numeric = t.dtype === "bool" ? Float64Array.from(data, (v) => (v ? 1 : 0)) : data;
   const stats = summaryStats(numeric);
   const header = `Tensor ${t.dtype}[${t.shape.join(", ")}] on ${t.backend}`;
-  const format = t.dtype === "bool" ? (v: number) => (v ? "true" : "false") : formatNumber;
+  // Integers print in full: an index or a count rounded to 4 digits would be a different one.
+  const format = t.dtype === "bool"
+    ? (v: number) => (v ? "true" : "false")
+    : t.dtype === "int32"
+    ? String
+    : formatNumber;
   const values = formatValues(numeric, t.shape, { format });
   const rows = statsRows(stats);
   const plain = `${header}\n${rows.map(([k, v]) => `${k}=${v}`).join(" ")}\n${values}`;

@@ -74,7 +74,7 @@ export function permutation(n: number, seed: number): Uint32Array {
   return p;
 }
 
-/** A batch `[B, 1, 28, 28]` (normalized with the MNIST mean and std) and its labels `[B]`. */
+/** A batch `[B, 1, 28, 28]` (normalized with the MNIST mean and std) and its int32 labels `[B]`. */
 export function batch(
   set: DigitSet,
   indices: ArrayLike<number>,
@@ -90,7 +90,7 @@ export function batch(
   }
   return {
     x: Tensor.from(xs, { shape: [n, 1, IMAGE_SIZE, IMAGE_SIZE], backend }),
-    y: Tensor.from(Float32Array.from(labels), { shape: [n], backend }),
+    y: Tensor.from(Int32Array.from(labels), { shape: [n], backend }),
     labels,
   };
 }

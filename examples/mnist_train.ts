@@ -59,12 +59,9 @@ export async function evaluate(model: SmallCnn, set: DigitSet, backend?: string)
   for (let start = 0; start < set.count; start += 250) {
     const idx = Uint32Array.from({ length: Math.min(250, set.count - start) }, (_, i) => start + i);
     const { x, labels } = batch(set, idx, backend);
-    const logits = await model.forward(x).data();
-    for (let b = 0; b < labels.length; b++) {
-      let best = 0;
-      for (let c = 1; c < 10; c++) if (logits[b * 10 + c] > logits[b * 10 + best]) best = c;
-      if (best === labels[b]) correct++;
-    }
+    // Class indices (int32) come back instead of the logits: 10 times less to read.
+    const predicted = await model.forward(x).argmax(1).data();
+    for (let b = 0; b < labels.length; b++) if (predicted[b] === labels[b]) correct++;
   }
   model.train();
   return correct / set.count;

@@ -34,12 +34,14 @@ export function elemTypeCode(dtype: ElemType, what: string): number {
       return DataType.DOUBLE;
     case "bool":
       return DataType.BOOL;
+    case "int32":
+      return DataType.INT32;
     case "int64":
       return DataType.INT64;
     default:
       throw new Error(
         `exportOnnx: ${what} has dtype ${dtype}, which has no ONNX element type in this ` +
-          `exporter (opset ${OPSET}); expected float32, float64 or bool`,
+          `exporter (opset ${OPSET}); expected float32, float64, int32 or bool`,
       );
   }
 }
@@ -51,6 +53,8 @@ function rawBytes(dtype: ElemType, values: ArrayLike<number>): Uint8Array {
     ? Float32Array.from(values)
     : dtype === "float64"
     ? Float64Array.from(values)
+    : dtype === "int32"
+    ? Int32Array.from(values)
     : dtype === "int64"
     ? BigInt64Array.from(Array.from(values, (v) => BigInt(v)))
     : Uint8Array.from(values, (v) => (v ? 1 : 0));

@@ -152,6 +152,8 @@ export function tensor(opts: TensorOptions = {}): Arbitrary<Tensor> {
         ? vs.map(Math.fround)
         : dtype === "bool"
         ? vs.map((v) => (v > (min + max) / 2 ? 1 : 0))
+        : dtype === "int32"
+        ? vs.map(Math.round)
         : vs;
       return printable(Tensor.from(rounded, { shape: s, dtype, backend }), rounded);
     })

@@ -98,10 +98,41 @@ function condSource(c: Cond): string {
  * Source of an ALU value, rounded to float32 when it is a float32 result that may not be one
  * already (`neg`, `max` and `where` of float32 operands are exact).
  */
-function aluSource(v: KernelValue & { op: "alu" }, arg: (i: number) => string): string {
+function aluSource(
+  v: KernelValue & { op: "alu" },
+  arg: (i: number) => string,
+  dtypeOf: (i: number) => string,
+): string {
+  if (v.dtype === "int32") return int32Source(v, arg, dtypeOf);
   const src = aluDoubleSource(v, arg);
   const exact = v.alu === "neg" || v.alu === "max" || v.alu === "where";
   return v.dtype === "float32" && !exact ? `Math.fround(${src})` : src;
+}
+
+/**
+ * Source of an int32 ALU value: `+`, `-x` and `*` wrap around as two's complement, a cast from
+ * a float truncates toward zero and saturates (NaN to 0), as `castScalar` does.
+ */
+function int32Source(
+  v: KernelValue & { op: "alu" },
+  arg: (i: number) => string,
+  dtypeOf: (i: number) => string,
+): string {
+  const [a, b] = v.args.map(arg);
+  switch (v.alu) {
+    case "neg":
+      return `(-${a} | 0)`;
+    case "add":
+      return `((${a} + ${b}) | 0)`;
+    case "mul":
+      return `Math.imul(${a}, ${b})`;
+    case "cast":
+      return dtypeOf(v.args[0]) === "bool"
+        ? a
+        : `(Math.max(-2147483648, Math.min(2147483647, ${a})) | 0)`;
+    default:
+      return aluDoubleSource(v, arg);
+  }
 }
 
 /** Source of an ALU value in double precision. */
@@ -214,7 +245,7 @@ export function renderKernel(k: Kernel, buffers: readonly ScheduleBuffer[]): str
     } else if (v.op === "guard") {
       src = `(${condsSource(v.valid)}) ? ${arg(v.args[0])} : 0`;
     } else {
-      src = aluSource(v, arg);
+      src = aluSource(v, arg, (j) => k.values[j].dtype);
     }
     atDepth[depthOf(v.deps)].push(`const v${i} = ${src};`);
   });
@@ -225,17 +256,24 @@ export function renderKernel(k: Kernel, buffers: readonly ScheduleBuffer[]): str
   for (const b of new Set([...k.reads, k.out.buffer])) lines.push(`const b${b} = bufs[${b}];`);
   const result = arg(k.result);
   const out = `b${k.out.buffer}`;
-  const init = k.reduceOp === "max" ? "-Infinity" : "0";
+  // The int32 identity of max is -2^31 (an Int32Array row would store -Infinity as 0).
+  const init = k.reduceOp !== "max" ? "0" : k.out.dtype === "int32" ? "(-2147483648)" : "-Infinity";
   const combine = (acc: string) =>
     k.reduceOp === "max"
       ? `${acc} = (${result} > ${acc} || ${result} !== ${result}) ? ${result} : ${acc};`
       : k.out.dtype === "float32" && rowLoop === undefined
       ? `${acc} = Math.fround(${acc} + ${result});`
+      : k.out.dtype === "int32"
+      ? `${acc} = (${acc} + ${result}) | 0;`
       : `${acc} += ${result};`;
   const nOuter = outerOutputLoops(k, rowLoop);
   if (rowLoop !== undefined) {
     // A Float32Array rounds every partial sum of a float32 reduction as it is stored.
-    const row = k.out.dtype === "float32" ? "Float32Array" : "Float64Array";
+    const row = k.out.dtype === "float32"
+      ? "Float32Array"
+      : k.out.dtype === "int32"
+      ? "Int32Array"
+      : "Float64Array";
     lines.push(`const acc = new ${row}(${k.loops[rowLoop].extent});`);
   }
   const open = (p: number) => {

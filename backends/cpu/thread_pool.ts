@@ -137,7 +137,13 @@ async function spawn(events: WorkerEvents): Promise<Spawned> {
 function viewParts(
   [id, buf]: [number, TypedArray],
 ): [number, ArrayBufferLike, string, number, number] {
-  const kind = buf instanceof Float32Array ? "f32" : buf instanceof Float64Array ? "f64" : "u8";
+  const kind = buf instanceof Float32Array
+    ? "f32"
+    : buf instanceof Float64Array
+    ? "f64"
+    : buf instanceof Int32Array
+    ? "i32"
+    : "u8";
   return [id, buf.buffer, kind, buf.byteOffset, buf.length];
 }
 

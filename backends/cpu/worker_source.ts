@@ -95,7 +95,13 @@ function onMessage(m) {
       break;
     case "buffers":
       for (const [id, sab, kind, offset, length] of m.entries) {
-        const View = kind === "f32" ? Float32Array : kind === "f64" ? Float64Array : Uint8Array;
+        const View = kind === "f32"
+          ? Float32Array
+          : kind === "f64"
+          ? Float64Array
+          : kind === "i32"
+          ? Int32Array
+          : Uint8Array;
         buffers.set(id, new View(sab, offset, length));
       }
       break;

@@ -16,12 +16,15 @@
  * @module
  */
 
+import type { DType } from "../../core/dtype.ts";
 import { f32Literal } from "./wgsl.ts";
 import { maxExpr } from "./wgsl_expr.ts";
 
 /** Accumulator code for one reduce op; a state named `n` is the variables `n` (and `n_c`). */
 export interface Accumulator {
-  /** Float32 words one state takes in workgroup memory and in partial-result buffers. */
+  /** The WGSL type of a state's words (in workgroup memory and partial-result buffers). */
+  readonly type: "f32" | "i32";
+  /** Words one state takes in workgroup memory and in partial-result buffers. */
   readonly words: 1 | 2;
   /** Declares state `n` holding the identity. */
   decl(n: string): string;
@@ -41,6 +44,7 @@ export interface Accumulator {
 const nonFinite = (x: string) => `((bitcast<u32>(${x}) & 0x7f800000u) == 0x7f800000u)`;
 
 const MAX: Accumulator = {
+  type: "f32",
   words: 1,
   decl: (n) => `var ${n} = ${f32Literal(-Infinity)};`,
   add: (n, v) => `${n} = ${maxExpr(n, v)};`,
@@ -61,6 +65,7 @@ function twoSum(n: string, v: string): string {
 }
 
 const SUM: Accumulator = {
+  type: "f32",
   words: 2,
   decl: (n) => `var ${n} = 0.0f;\nvar ${n}_c = 0.0f;`,
   add: (n, v) => `{\n  let sum_x = ${v};\n  ${twoSum(n, "sum_x").replaceAll("\n", "\n  ")}\n}`,
@@ -70,7 +75,24 @@ const SUM: Accumulator = {
   value: (n) => `select(${n} + ${n}_c, ${n}, ${nonFinite(n)})`,
 };
 
-/** The accumulator of a kernel's reduce op. */
-export function accumulator(op: "sum" | "max"): Accumulator {
+/** An exact int32 accumulator: WGSL's i32 `+` wraps around as two's complement, as on CPU. */
+function int32Accumulator(op: "sum" | "max"): Accumulator {
+  const add = (n: string, v: string) =>
+    op === "max" ? `${n} = max(${n}, ${v});` : `${n} = ${n} + ${v};`;
+  return {
+    type: "i32",
+    words: 1,
+    decl: (n) => `var ${n}: i32 = ${op === "max" ? "i32(-2147483648)" : "i32(0)"};`,
+    add,
+    merge: add,
+    get: (n, arr, i) => `var ${n} = ${arr}[${i}];`,
+    put: (n, arr, i) => `${arr}[${i}] = ${n};`,
+    value: (n) => n,
+  };
+}
+
+/** The accumulator of a kernel's reduce op on values of `dtype`. */
+export function accumulator(op: "sum" | "max", dtype: DType = "float32"): Accumulator {
+  if (dtype === "int32") return int32Accumulator(op);
   return op === "max" ? MAX : SUM;
 }

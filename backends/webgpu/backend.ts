@@ -174,7 +174,7 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
     return cls <= max ? cls : Math.ceil(raw / 16) * 16;
   }
 
-  /** Allocates a zero-valued buffer for `size` elements of `dtype` (float32 or bool). */
+  /** Allocates a zero-valued buffer for `size` elements of `dtype` (float32, int32 or bool). */
   alloc(dtype: DType, size: number): WebGpuBuffer {
     this.#checkLost("alloc");
     storageType(dtype, `a ${size}-element buffer`);
@@ -198,7 +198,7 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
       this.device.queue.writeBuffer(
         buf.gpu,
         0,
-        words as Float32Array<ArrayBuffer> | Uint32Array<ArrayBuffer>,
+        words as Float32Array<ArrayBuffer> | Int32Array<ArrayBuffer> | Uint32Array<ArrayBuffer>,
       );
     }
     buf.dirty = false;
@@ -229,6 +229,7 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
       this.#checkLost("read");
       const mapped = staging.getMappedRange(0, bytes);
       if (buf.dtype === "bool") out.set(new Uint32Array(mapped));
+      else if (buf.dtype === "int32") out.set(new Int32Array(mapped));
       else out.set(new Float32Array(mapped));
       staging.unmap();
     } finally {

@@ -288,7 +288,7 @@ export function renderKernel(
     )];
   }
 
-  const acc = accumulator(k.reduceOp);
+  const acc = accumulator(k.reduceOp, k.out.dtype);
   const outputLevel = (o: string, extra = ""): Level => ({
     open: `${extra}${decode(o, outLoops, extents)}`,
     vars: outLoops,
@@ -337,7 +337,7 @@ export function renderKernel(
     label: `${label} (part 2 of 2)`,
     bindings: [partials, outBinding],
     workgroups: Math.ceil(n / THREAD_WG),
-    source: `${INDEX_HELPERS}@group(0) @binding(0) var<storage, read> partial: array<f32>;
+    source: `${INDEX_HELPERS}@group(0) @binding(0) var<storage, read> partial: array<${acc.type}>;
 ${outDecl(1, outType)}@compute @workgroup_size(${THREAD_WG})
 fn main(${KERNEL_PARAMS}) {
   let o = ${linear} * ${THREAD_WG} + i32(lid.x);
@@ -379,7 +379,7 @@ fn main(${KERNEL_PARAMS}) {
         bindings: [...bindings, target],
         workgroups: tiled.workgroups,
         source: source(
-          outDecl(nReads, split ? "f32" : outType),
+          outDecl(nReads, split ? acc.type : outType),
           tiled.wg,
           tiled.body.replaceAll("\n", "\n  "),
           tiled.shared,
@@ -434,7 +434,7 @@ fn main(${KERNEL_PARAMS}) {
       bindings: [...bindings, target],
       workgroups: Math.ceil((outputs * parts) / THREAD_WG),
       source: source(
-        outDecl(nReads, parts > 1 ? "f32" : outType),
+        outDecl(nReads, parts > 1 ? acc.type : outType),
         THREAD_WG,
         nest([outputLevel("o", head), ...loops], acc.add("acc", result)),
       ),
@@ -506,10 +506,10 @@ if (lid.x == 0u) {
     bindings: [...bindings, target],
     workgroups: outputs * parts,
     source: source(
-      outDecl(nReads, split ? "f32" : outType),
+      outDecl(nReads, split ? acc.type : outType),
       wg,
       nest([head, ...levels], acc.add("acc", result)),
-      `var<workgroup> shared_acc: array<f32, ${wg * acc.words}>;\n`,
+      `var<workgroup> shared_acc: array<${acc.type}, ${wg * acc.words}>;\n`,
     ),
   };
   if (!split) return [stage1];

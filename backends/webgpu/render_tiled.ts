@@ -16,7 +16,7 @@
 
 import type { Kernel } from "../../core/schedule.ts";
 import type { Accumulator } from "./accumulate.ts";
-import { literal } from "./wgsl.ts";
+import { literal, storageType } from "./wgsl.ts";
 
 /** Tile extent along A, B and the reduction (TILE² invocations per workgroup). */
 const TILE = 16;
@@ -91,7 +91,7 @@ export function renderTiled(
   const tilesA = Math.ceil(extents[A] / TILE), tilesB = Math.ceil(extents[B] / TILE);
   const outer = outLoops.filter((l) => l !== A && l !== B);
   const outerCount = outer.reduce((p, l) => p * extents[l], 1);
-  const type = (i: number) => (k.values[i].dtype === "bool" ? "u32" : "f32");
+  const type = (i: number) => storageType(k.values[i].dtype, `value ${i} of a tiled kernel`);
   const shared = [...frontier].map((i) =>
     `var<workgroup> sh${i}: array<${type(i)}, ${TILE * TILE}>;\n`
   )

@@ -8,11 +8,13 @@
 import type { DType } from "../../core/dtype.ts";
 
 /** The WGSL element type a dtype is stored as (bool as `u32`: WGSL has no 1-byte storage). */
-export function storageType(dtype: DType, where: string): "f32" | "u32" {
+export function storageType(dtype: DType, where: string): "f32" | "u32" | "i32" {
   if (dtype === "float32") return "f32";
   if (dtype === "bool") return "u32";
+  if (dtype === "int32") return "i32";
   throw new Error(
-    `webgpu: ${where} has dtype ${dtype}, which WebGPU cannot store; expected float32 or bool ` +
+    `webgpu: ${where} has dtype ${dtype}, which WebGPU cannot store; expected float32, int32 or ` +
+      `bool ` +
       `(cast to float32, or use the "cpu" or "interpreter" backend for float64)`,
   );
 }
@@ -31,6 +33,8 @@ export function f32Literal(v: number): string {
 
 /** A literal of `dtype` for the number `v` (bool: `0u` or `1u`). */
 export function literal(v: number, dtype: DType): string {
+  // i32(-2147483648) converts an abstract integer; the literal -2147483648i would not parse.
+  if (dtype === "int32") return `i32(${v | 0})`;
   return dtype === "bool" ? (v ? "1u" : "0u") : f32Literal(v);
 }
 

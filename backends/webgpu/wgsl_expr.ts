@@ -59,6 +59,15 @@ export function maxExpr(a: string, b: string): string {
   return `select(select(max(${a}, ${b}), ${b}, ${isNan(b)}), ${a}, ${isNan(a)})`;
 }
 
+/**
+ * An `f32` name or literal as `i32`: truncated toward zero and saturated, NaN to 0, as the host
+ * backends do (2147483520 is the largest float32 below 2^31).
+ */
+function f32ToI32(x: string): string {
+  const inRange = `i32(clamp(${x}, -2147483648.0f, 2147483520.0f))`;
+  return `select(select(${inRange}, 2147483647, ${x} >= 2147483648.0f), 0, ${isNan(x)})`;
+}
+
 /** The WGSL expression of an ALU value; `arg` names operands, `dtypeOf` gives their dtypes. */
 export function aluSource(
   v: KernelValue & { op: "alu" },
@@ -89,17 +98,21 @@ export function aluSource(
     case "mul":
       return `${a} * ${b}`;
     case "max":
-      return maxExpr(a, b);
+      return v.dtype === "int32" ? `max(${a}, ${b})` : maxExpr(a, b);
     case "cmplt":
       return `select(0u, 1u, ${a} < ${b})`;
     case "cmpeq":
       return `select(0u, 1u, ${a} == ${b})`;
     case "where":
       return `select(${c}, ${b}, ${a} != 0u)`;
-    case "cast":
+    case "cast": {
+      const from = dtypeOf(v.args[0]);
       if (v.dtype === "bool") {
-        return `select(0u, 1u, ${a} != ${dtypeOf(v.args[0]) === "bool" ? "0u" : "0.0f"})`;
+        const zero = from === "bool" ? "0u" : from === "int32" ? "0" : "0.0f";
+        return `select(0u, 1u, ${a} != ${zero})`;
       }
-      return dtypeOf(v.args[0]) === "bool" ? `f32(${a})` : a;
+      if (v.dtype === "int32") return from === "bool" ? `i32(${a})` : f32ToI32(a);
+      return from === "float32" ? a : `f32(${a})`;
+    }
   }
 }

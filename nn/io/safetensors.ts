@@ -6,8 +6,8 @@
  * Tensors are written in state-dict order, contiguously, the header padded with spaces to a
  * multiple of 8 bytes, so saving what was loaded gives the same bytes. Counters such as
  * `num_batches_tracked` (held as floats here) are written as `I64`, as PyTorch stores them.
- * Reading accepts F64, F32, F16, BF16, I64, I32 and BOOL; integers become float64 tensors and
- * half floats float32 tensors.
+ * Reading accepts F64, F32, F16, BF16, I64, I32 and BOOL; I32 becomes int32 tensors (and int32
+ * tensors are written as I32), I64 float64 tensors and half floats float32 tensors.
  *
  * @module
  */
@@ -45,6 +45,8 @@ function encode(name: string, data: ArrayLike<number>, dtype: string): Uint8Arra
       return new Uint8Array(Float32Array.from(data).buffer);
     case "BOOL":
       return Uint8Array.from(data, (v) => (v ? 1 : 0));
+    case "I32":
+      return new Uint8Array(Int32Array.from(data).buffer);
     case "I64": {
       const out = new BigInt64Array(data.length);
       for (let i = 0; i < data.length; i++) {
@@ -95,6 +97,8 @@ export async function save(
       ? "F64"
       : t.dtype === "bool"
       ? "BOOL"
+      : t.dtype === "int32"
+      ? "I32"
       : "F32";
     const bytes = encode(name, await t.data(), dtype);
     header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes.length] };
@@ -144,8 +148,8 @@ function decode(bytes: Uint8Array, dtype: string): { data: ArrayLike<number>; as
       };
     case "I32":
       return {
-        data: Float64Array.from({ length: n }, (_, i) => view.getInt32(i * 4, true)),
-        as: "float64",
+        data: Int32Array.from({ length: n }, (_, i) => view.getInt32(i * 4, true)),
+        as: "int32",
       };
     case "F16":
       return {

@@ -25,6 +25,17 @@ Deno.test("tensor rich display", async (t) => {
     assert.ok(b["text/plain"].endsWith("[false,  true,  true]"));
   });
 
+  await t.step("int32 values print in full (argmax indices, extremes)", async () => {
+    const b = await tensorMimeBundle(
+      Tensor.from([[2147483647, -5], [3, 1234567]], { dtype: "int32" }),
+    );
+    assert.match(b["text/plain"], /^Tensor int32\[2, 2\]/);
+    assert.ok(
+      b["text/plain"].endsWith("[[2147483647,         -5],\n [         3,    1234567]]"),
+      b["text/plain"],
+    );
+  });
+
   await t.step("image batches show as tiles", async () => {
     const b = await tensorMimeBundle(Tensor.rand([3, 1, 8, 8], { seed: 3 }));
     assert.equal(b["text/html"].match(/<image /g)?.length, 3);

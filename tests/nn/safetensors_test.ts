@@ -103,7 +103,7 @@ Deno.test("bad files throw clear errors and leave the module unchanged", async (
   });
 });
 
-Deno.test("half-precision and integer files load as floats", async () => {
+Deno.test("half-precision files load as float32, I32 as int32", async () => {
   const h = JSON.stringify({
     a: { dtype: "F16", shape: [2], data_offsets: [0, 4] },
     b: { dtype: "BF16", shape: [1], data_offsets: [4, 6] },
@@ -123,5 +123,16 @@ Deno.test("half-precision and integer files load as floats", async () => {
   deepStrictEqual(Array.from(await r.a.data()), [1, -2]);
   deepStrictEqual(Array.from(await r.b.data()), [1.5]);
   deepStrictEqual(Array.from(await r.c.data()), [-7]);
-  strictEqual(r.c.dtype, "float64");
+  strictEqual(r.c.dtype, "int32");
+});
+
+Deno.test("int32 tensors round-trip as I32, extremes included", async () => {
+  const values = [-2147483648, -1, 0, 7, 2147483647];
+  const bytes = await save({ idx: Tensor.from(values, { dtype: "int32" }) });
+  const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
+  strictEqual(header.idx.dtype, "I32");
+  const r = await load(bytes);
+  strictEqual(r.idx.dtype, "int32");
+  deepStrictEqual(Array.from(await r.idx.data()), values);
 });

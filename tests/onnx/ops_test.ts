@@ -26,6 +26,9 @@ const edgy = () => Tensor.from([[0, -0, 1, -1, 2, 2], [Infinity, -Infinity, 0.5,
 // NaN in every position class: both runtimes propagate it through these operators alike.
 const withNaN = () => Tensor.from([[NaN, 1, -2, 3], [0.5, NaN, NaN, -1]]);
 
+const ints = (v: number[] | number[][], shape?: number[]) =>
+  Tensor.from(v.flat(), { dtype: "int32", shape: shape ?? [v.length] });
+
 const W = randn([4, 3, 3, 3], 11);
 const W_GROUPED = randn([4, 1, 3, 3], 12);
 const B4 = randn([4], 13);
@@ -76,6 +79,22 @@ const CASES: Record<string, OpCase> = {
     ops: ["Cast"],
     f: (x) => x.cast("float64"),
     inputs: () => [edgy()],
+  },
+  "Cast (float32 to int32, truncating)": {
+    ops: ["Cast"],
+    f: (x) => x.cast("int32"),
+    inputs: () => [Tensor.from([2.7, -2.7, 0.5, -0.5, 1e6, -3])],
+  },
+  "Add, Mul and Neg (int32, wrapping)": {
+    ops: ["Mul", "Neg", "Add"],
+    f: (x, y) => x.mul(y).add(x.neg()),
+    inputs: () => [ints([2147483647, -2147483648, 5, -7]), ints([2, 3, -4, 0])],
+  },
+  "ReduceSum and ReduceMax (int32)": {
+    ops: ["ReduceSum", "ReduceMax", "Add"],
+    f: (x) => x.sum(1, { keepdims: true }).add(x.max(1, { keepdims: true })),
+    // No overflow here: ONNX Runtime's int32 sums overflow differently (C++ leaves it undefined).
+    inputs: () => [ints([[1, -5, 3], [2147483640, 1, -3]], [2, 3])],
   },
   Identity: { ops: ["Identity"], f: (x) => x.detach(), inputs: () => [randn([3], 12)] },
   ReduceSum: {

@@ -18,7 +18,7 @@ import { assertClose } from "../../testing/mod.ts";
 ort.env.wasm.numThreads = 1;
 ort.env.logLevel = "error";
 
-const ORT_TYPES = { float32: "float32", float64: "float64", bool: "bool" } as const;
+const ORT_TYPES = { float32: "float32", float64: "float64", int32: "int32", bool: "bool" } as const;
 
 /** Runs `bytes` in ONNX Runtime on `inputs` (fed as `input`, `input_0`, … unless named). */
 export async function runOnnx(

@@ -51,6 +51,17 @@ Deno.test("arbitraries: tensor has the requested shape, dtype, bounds and gaps",
   assert.throws(() => tensor({ shape: [10], min: 0, max: 1, minGap: 0.2 }), /do not fit/);
   const [b] = fc.sample(tensor({ shape: [3], dtype: "bool" }), { numRuns: 1, seed: 5 });
   assert.equal(b.dtype, "bool");
+  // int32 values are rounded to integers in [min, max], and the printout shows the stored ones.
+  const ints = fc.sample(tensor({ shape: [4], dtype: "int32", min: -9, max: 9 }), {
+    numRuns: 5,
+    seed: 6,
+  });
+  for (const t of ints) {
+    assert.equal(t.dtype, "int32");
+    const v = [...await t.data()];
+    assert.ok(v.every((e) => Number.isInteger(e) && e >= -9 && e <= 9), String(v));
+    assert.ok(fc.stringify(t).startsWith(`Tensor.from(${JSON.stringify(v)}`), fc.stringify(t));
+  }
 });
 
 Deno.test("arbitraries: rbnParams are consistent and within the documented ranges", async () => {
