@@ -28,7 +28,7 @@
 
 import type { DType, TypedArray } from "../../core/dtype.ts";
 import type { Program } from "../../core/program.ts";
-import { coversOutput, type Schedule, schedule } from "../../core/schedule.ts";
+import { coversOutput, kernelOutputs, type Schedule, schedule } from "../../core/schedule.ts";
 import type { Executable } from "../backend.ts";
 import { checkScheduleExtents, HOST_MAX_ELEMENTS } from "../extent_limits.ts";
 import { HostBackend } from "../host_memory.ts";
@@ -196,25 +196,31 @@ export class CpuBackend extends HostBackend {
         ...this.#function(sources[i]),
         extent,
         parallel: extent >= 2 && work >= this.#minWork,
-        slots: [...new Set([...k.reads, k.out.buffer])],
+        slots: [...new Set([...k.reads, ...kernelOutputs(k).map((o) => o.buffer)])],
       };
     });
     const temps = s.buffers.flatMap((b, i) => (b.role.kind === "temp" ? [i] : []));
     // Temporaries die after their last reader; ones nobody reads die after their writer.
     const dies = new Map<number, number[]>();
     for (const b of temps) {
-      const writer = s.kernels.findIndex((k) => k.out.buffer === b);
+      const writer = s.kernels.findIndex((k) => kernelOutputs(k).some((o) => o.buffer === b));
       const at = Math.max(s.buffers[b].lastUse, writer);
       dies.set(at, [...(dies.get(at) ?? []), b]);
     }
     // Buffers some kernel writes in full (the others must start zeroed).
     const covered = new Set(
-      s.kernels.flatMap((k) => coversOutput(k, s.buffers[k.out.buffer].size) ? [k.out.buffer] : []),
+      s.kernels.flatMap((k) =>
+        kernelOutputs(k).flatMap((o) =>
+          coversOutput(k, s.buffers[o.buffer].size, o) ? [o.buffer] : []
+        )
+      ),
     );
     const firstWrite = new Map<number, number[]>();
     s.kernels.forEach((k, i) => {
-      if (s.buffers[k.out.buffer].role.kind === "temp") {
-        firstWrite.set(i, [...(firstWrite.get(i) ?? []), k.out.buffer]);
+      for (const { buffer } of kernelOutputs(k)) {
+        if (s.buffers[buffer].role.kind === "temp") {
+          firstWrite.set(i, [...(firstWrite.get(i) ?? []), buffer]);
+        }
       }
     });
     const runOn = async (

@@ -13,7 +13,13 @@
  * @module
  */
 
-import { type Kernel, type ScheduleBuffer, usedValues } from "../../core/schedule.ts";
+import {
+  type Kernel,
+  kernelOutputs,
+  type ScheduleBuffer,
+  singleOutput,
+  usedValues,
+} from "../../core/schedule.ts";
 import { linearCoef } from "../../core/symbolic.ts";
 import type { Binding, RenderedKernel, ScratchBuffer } from "./kernel.ts";
 import { renderTiled } from "./render_tiled.ts";
@@ -99,6 +105,11 @@ export function renderKernel(
   scratch: ScratchBuffer[],
   opts: RenderOptions,
 ): RenderedKernel[] {
+  if (k.extra.length > 0) {
+    return kernelOutputs(k).flatMap((o) =>
+      renderKernel(singleOutput(k, o), buffers, scratch, opts)
+    );
+  }
   const extents = k.loops.map((l) => l.extent);
   const outLoops = k.loops.flatMap((l, i) => (l.reduce ? [] : [i]));
   const redLoops = k.loops.flatMap((l, i) => (l.reduce ? [i] : []));
