@@ -10,7 +10,8 @@
 
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import fc from "fast-check";
-import { realize, Tensor } from "../../mod.ts";
+import { backendStats, realize, Tensor } from "../../mod.ts";
+import { assertClose } from "../../testing/mod.ts";
 import { lower } from "../../core/program.ts";
 import { kernelOutputs, type Schedule, schedule } from "../../core/schedule.ts";
 import { hasWebGpu, webgpuBackends } from "../helpers/webgpu.ts";
@@ -186,3 +187,22 @@ Deno.test(
     }
   },
 );
+
+Deno.test({ name: "webgpu runs fused serial reductions as one kernel", ignore: !gpu }, async () => {
+  const serial = webgpuBackends().find((b) => b.endsWith("serial"))!;
+  const data = inputs([64, 10], 5);
+  const outs = (backend: string) => {
+    const x = Tensor.from(data, { backend, dtype: "float32" }).reshape([64, 10]);
+    return [x.sum(1), x.max(1), x.square().sum(1)];
+  };
+  const before = (await backendStats(serial)).kernelsRun;
+  const got = outs(serial);
+  await realize(...got);
+  // One dispatch for three outputs (each output alone would be its own kernel).
+  assertEquals((await backendStats(serial)).kernelsRun - before, 1);
+  const want = outs("interpreter");
+  for (let i = 0; i < got.length; i++) {
+    // Ten terms in [-2, 2): compensated float32 sums are within a few ulps of 40.
+    await assertClose(got[i], await want[i].data(), { rtol: 0, atol: 1e-5 });
+  }
+});
