@@ -28,6 +28,7 @@
 
 import type { DType, TypedArray } from "../../core/dtype.ts";
 import type { Program } from "../../core/program.ts";
+import { numel } from "../../core/shape.ts";
 import { coversOutput, kernelOutputs, type Schedule, schedule } from "../../core/schedule.ts";
 import type { Executable } from "../backend.ts";
 import { checkScheduleExtents, HOST_MAX_ELEMENTS } from "../extent_limits.ts";
@@ -113,6 +114,7 @@ export class CpuBackend extends HostBackend {
 
   /** Copies `data` into `buf`. */
   override write(buf: TypedArray, data: TypedArray): void {
+    this.#prestart(buf.length);
     if (data.length < buf.length) this.#zero(buf);
     else this.#unzeroed.delete(buf);
     super.write(buf, data);
@@ -146,6 +148,17 @@ export class CpuBackend extends HostBackend {
   /** Same as {@link CpuBackend.dispose}, for `using`. */
   [Symbol.dispose](): void {
     this.dispose();
+  }
+
+  /**
+   * Starts the worker pool in the background once data large enough for a parallel kernel
+   * arrives, so that the workers boot while the first step is traced and compiled (instead of
+   * when its first kernel runs); a failure is remembered as usual.
+   */
+  #prestart(elements: number): void {
+    if (elements < this.#minWork || this.threads === 1) return;
+    if (this.#pool !== undefined || this.#starting !== undefined || this.#poolFailed) return;
+    this.#poolFor(this.threads).catch(() => {});
   }
 
   /** The pool for `threads` threads, started (or restarted at a new size) if needed. */
@@ -187,6 +200,7 @@ export class CpuBackend extends HostBackend {
 
   /** Schedules `program`, renders and compiles its kernels. */
   compile(program: Program): Executable<TypedArray> {
+    this.#prestart(program.nodes.reduce((m, n) => Math.max(m, numel(n.shape)), 0));
     const { schedule: s, sources } = this.inspect(program);
     checkScheduleExtents(program, s, CPU_LIMITS);
     const plans: KernelPlan[] = s.kernels.map((k, i) => {
