@@ -39,6 +39,7 @@ export type {
   Cond,
   Kernel,
   KernelLoop,
+  KernelOutput,
   KernelValue,
   Schedule,
   ScheduleBuffer,
