@@ -42,6 +42,7 @@ export type {
   Cond,
   Kernel,
   KernelLoop,
+  KernelOutput,
   KernelValue,
   Schedule,
   ScheduleBuffer,

@@ -9,6 +9,11 @@
  * elementwise value that a reduction reads through an `expand` over an output loop while varying
  * along a reduction loop would be recomputed once per output element, so it is materialized.
  *
+ * Independent reductions over the same loops that read a common buffer (a mean and a mean of
+ * squares, a sum and a max, the per-channel sums of a norm's backward) are fused into one kernel
+ * with several outputs: one pass over the loops, each output with its own accumulator, updated in
+ * the same order as alone (so fusion changes no value).
+ *
  * Renderers (JavaScript today, WGSL next) consume {@link Kernel}s: loop extents with output
  * loops first (row-major over the output) and reduction loops after them, an SSA list of values
  * (loads with index expressions and validity conditions, constants, ALU ops), the set of loops
@@ -106,9 +111,24 @@ export interface KernelLoop {
   readonly reduce: boolean;
 }
 
+/** A further output of a multi-output kernel (see {@link Kernel.extra}). */
+export interface KernelOutput {
+  /** The value that is reduced and stored. */
+  readonly result: number;
+  /** Destination buffer. */
+  readonly buffer: number;
+  /** Store index over the output loops. */
+  readonly index: Index;
+  /** Element type of the stored value. */
+  readonly dtype: DType;
+  /** How this output combines over the reduction loops; undefined without reduction loops. */
+  readonly reduceOp: "sum" | "max" | undefined;
+}
+
 /**
  * One loop nest: for every point of the output loops, combine `values[result]` over the
- * reduction loops with `reduceOp` (when there are any) and store it at `out.index`.
+ * reduction loops with `reduceOp` (when there are any) and store it at `out.index`; the same
+ * for every output of `extra` (fused reductions over the same loops).
  */
 export interface Kernel {
   /** Position in the schedule. */
@@ -123,14 +143,30 @@ export interface Kernel {
   readonly result: number;
   /** Where the result goes: a buffer and an index over the output loops. */
   readonly out: { readonly buffer: number; readonly index: Index; readonly dtype: DType };
+  /** Further outputs computed in the same loop nest (empty for most kernels). */
+  readonly extra: readonly KernelOutput[];
   /** Buffers this kernel loads from (sorted, without the output). */
   readonly reads: readonly number[];
   /** Program nodes fused into this kernel (the materialized one last). */
   readonly nodes: readonly number[];
 }
 
+/** Every output of `k`: the first (`result`, `out`, `reduceOp`), then `extra`. */
+export function kernelOutputs(k: Kernel): KernelOutput[] {
+  return [{ result: k.result, ...k.out, reduceOp: k.reduceOp }, ...k.extra];
+}
+
 /**
- * Indices of the values `k.result` depends on, itself included. Values left dead (by pads folded
+ * The single-output kernel computing output `o` of `k` (for renderers without multi-output
+ * support); values other outputs need are left dead (see {@link usedValues}).
+ */
+export function singleOutput(k: Kernel, o: KernelOutput): Kernel {
+  const { result, reduceOp, buffer, index, dtype } = o;
+  return { ...k, result, reduceOp, out: { buffer, index, dtype }, extra: [] };
+}
+
+/**
+ * Indices of the values the results of `k` depend on, themselves included. Values left dead (by pads folded
  * into guards) are not in it, so renderers neither compute them nor bind what they load.
  */
 export function usedValues(k: Kernel): Set<number> {
@@ -142,6 +178,7 @@ export function usedValues(k: Kernel): Set<number> {
     if (v.op === "alu" || v.op === "guard") v.args.forEach(mark);
   };
   mark(k.result);
+  for (const o of k.extra) mark(o.result);
   return used;
 }
 
@@ -150,8 +187,12 @@ export function usedValues(k: Kernel): Set<number> {
  * is a mixed-radix numbering of its output loops onto `[0, size)` (so a backend may hand it a
  * buffer with stale contents).
  */
-export function coversOutput(k: Kernel, size: number): boolean {
-  const index = k.out.index;
+export function coversOutput(
+  k: Kernel,
+  size: number,
+  out: { readonly index: Index } = k.out,
+): boolean {
+  const index = out.index;
   if (index.c !== 0) return false;
   const terms: { coef: number; extent: number }[] = [];
   for (const t of index.terms) {
@@ -450,7 +491,7 @@ function mergeLoops(k: Kernel): Kernel {
 }
 
 function kernelIndexes(k: Kernel): Index[] {
-  const out: Index[] = [k.out.index];
+  const out: Index[] = [k.out.index, ...k.extra.map((o) => o.index)];
   for (const v of k.values) {
     if (v.op === "load") out.push(v.index);
     if (v.op === "load" || v.op === "guard") out.push(...v.valid.map((c) => c.index));
@@ -484,7 +525,9 @@ function renumber(k: Kernel, l: number, extent: number): Kernel {
     return { ...v, deps: deps(v.deps) } as KernelValue;
   });
   const loops = [...k.loops.slice(0, l), { ...k.loops[l], extent }, ...k.loops.slice(l + 2)];
-  return { ...k, loops, values, out: { ...k.out, index: rewrite(k.out.index) } };
+  const out = { ...k.out, index: rewrite(k.out.index) };
+  const extra = k.extra.map((o) => ({ ...o, index: rewrite(o.index) }));
+  return { ...k, loops, values, out, extra };
 }
 
 /**
@@ -533,42 +576,64 @@ function build(
   for (const [inner, out] of aliases) bufferOf.set(inner, bufferOf.get(out)!);
   const computedBy = new Map([...aliases].map(([inner, out]) => [out, inner]));
   const requests = new Set<number>();
-  let kernels: Kernel[] = [];
-  for (const target of order) {
-    const id = computedBy.get(target) ?? target;
-    const n = program.nodes[id];
-    if (n.op === "input" || numel(n.shape) === 0) continue;
-    const { loops, inIdx, outIdx } = kernelShape(program, n);
+  const emitKernel = (ids: readonly number[]): Kernel => {
+    const first = program.nodes[ids[0]];
+    const { loops, inIdx } = kernelShape(program, first);
     const builder = new KernelBuilder(program, bufferOf, loops, materialized);
-    const reduce = isReduce(n);
-    let result = builder.emit(reduce ? n.inputs[0] : id, inIdx, [], !reduce);
     const hasReduceLoops = loops.some((l) => l.reduce);
-    if (reduce && !hasReduceLoops) result = builder.constant(0, n.dtype); // empty sum
-    builder.nodes.add(id);
-    builder.nodes.add(target);
+    const outs = ids.map((id): KernelOutput => {
+      const n = program.nodes[id];
+      const reduce = isReduce(n);
+      let result = builder.emit(reduce ? n.inputs[0] : id, inIdx, [], !reduce);
+      if (reduce && !hasReduceLoops) result = builder.constant(0, n.dtype); // empty sum
+      builder.nodes.add(id);
+      builder.nodes.add(computes.get(id)!);
+      const { outIdx } = kernelShape(program, n);
+      const reduceOp = hasReduceLoops ? (n.op === "reduce_max" ? "max" : "sum") : undefined;
+      return { result, buffer: bufferOf.get(id)!, index: outIdx, dtype: n.dtype, reduceOp };
+    });
     for (const r of builder.requests) requests.add(r);
     const reads = [
       ...new Set(builder.values.flatMap((v) => (v.op === "load" ? [v.buffer] : []))),
     ].sort((a, b) => a - b);
-    kernels.push(mergeLoops({
+    const [{ result, buffer, index, dtype, reduceOp }, ...extra] = outs;
+    return mergeLoops({
       id: kernels.length,
       loops,
-      reduceOp: hasReduceLoops ? (n.op === "reduce_max" ? "max" : "sum") : undefined,
+      reduceOp,
       values: builder.values,
       result,
-      out: { buffer: bufferOf.get(id)!, index: outIdx, dtype: n.dtype },
+      out: { buffer, index, dtype },
+      extra,
       reads,
       nodes: [...builder.nodes].sort((a, b) => a - b),
-    }));
+    });
+  };
+  // Computed node -> the target (output) node whose buffer it fills.
+  const computes = new Map<number, number>();
+  let kernels: Kernel[] = [];
+  const computedIds: number[] = [];
+  for (const target of order) {
+    const id = computedBy.get(target) ?? target;
+    const n = program.nodes[id];
+    if (n.op === "input" || numel(n.shape) === 0) continue;
+    computes.set(id, target);
+    kernels.push(emitKernel([id]));
+    computedIds.push(id);
   }
   // Drop kernels whose temporaries nobody reads (their readers folded them away).
   const isOutput = (b: number) => outputPos.has(order[b]);
   for (let changed = true; changed;) {
     changed = false;
     const read = new Set(kernels.flatMap((k) => k.reads));
-    const kept = kernels.filter((k) => isOutput(k.out.buffer) || read.has(k.out.buffer));
-    if (kept.length !== kernels.length) [kernels, changed] = [kept, true];
+    const keep = kernels.map((k) => isOutput(k.out.buffer) || read.has(k.out.buffer));
+    if (keep.includes(false)) {
+      kernels = kernels.filter((_, i) => keep[i]);
+      computedIds.splice(0, computedIds.length, ...computedIds.filter((_, i) => keep[i]));
+      changed = true;
+    }
   }
+  kernels = fuseReductions(program, kernels, computedIds, emitKernel);
   kernels = kernels.map((k, i) => ({ ...k, id: i }));
   const lastUse = new Map<number, number>();
   kernels.forEach((k, i) => k.reads.forEach((b) => lastUse.set(b, i)));
@@ -582,6 +647,74 @@ function build(
     return { role, node: id, dtype: n.dtype, size: numel(n.shape), lastUse: lastUse.get(b) ?? -1 };
   });
   return { result: { buffers, kernels }, requests };
+}
+
+/** Loops of the kernel of reduction `n`, as a key: its input shape and reduced axes. */
+function reductionKey(program: Program, n: ProgramNode): string | undefined {
+  if (!isReduce(n)) return undefined;
+  const inShape = program.nodes[n.inputs[0]].shape;
+  const axes = (n.attrs as OpAttrs["reduce_sum"]).axes;
+  // Without reduction loops (size-1 or empty reduced axes) there is nothing to share.
+  if (!axes.some((a) => inShape[a] > 1) || axes.some((a) => inShape[a] === 0)) return undefined;
+  return `${inShape.join(",")}|${[...axes].sort((a, b) => a - b).join(",")}`;
+}
+
+/**
+ * Fuses reductions with the same loops that read a common buffer into multi-output kernels.
+ * A group runs at the position of one of its members (its first or its last), where every
+ * buffer its members read is already written and every kernel reading their outputs comes
+ * later; members never read each other. `computed[i]` is the node kernel `i` computes.
+ */
+function fuseReductions(
+  program: Program,
+  kernels: readonly Kernel[],
+  computed: readonly number[],
+  emit: (ids: readonly number[]) => Kernel,
+): Kernel[] {
+  const writer = new Map<number, number>();
+  const readers = new Map<number, number[]>();
+  kernels.forEach((k, i) => {
+    writer.set(k.out.buffer, i);
+    for (const b of k.reads) readers.set(b, [...(readers.get(b) ?? []), i]);
+  });
+  const valid = (members: readonly number[], at: number): boolean => {
+    const set = new Set(members);
+    return members.every((m) => {
+      const k = kernels[m];
+      const inputsReady = k.reads.every((b) => {
+        const w = writer.get(b);
+        return w === undefined || (!set.has(w) && w < at) || w === m;
+      });
+      const readersLater = (readers.get(k.out.buffer) ?? []).every((q) => !set.has(q) && q > at);
+      return inputsReady && readersLater;
+    });
+  };
+  const groups: { key: string; members: number[]; at: number; reads: Set<number> }[] = [];
+  const groupOf = new Map<number, (typeof groups)[number]>();
+  kernels.forEach((k, j) => {
+    const key = reductionKey(program, program.nodes[computed[j]]);
+    if (key === undefined) return;
+    for (let g = groups.length - 1; g >= 0; g--) {
+      const group = groups[g];
+      if (group.key !== key || !k.reads.some((b) => group.reads.has(b))) continue;
+      const members = [...group.members, j];
+      const at = [group.at, j].find((p) => valid(members, p));
+      if (at === undefined) continue;
+      group.members.push(j);
+      group.at = at;
+      k.reads.forEach((b) => group.reads.add(b));
+      groupOf.set(j, group);
+      return;
+    }
+    const group = { key, members: [j], at: j, reads: new Set(k.reads) };
+    groups.push(group);
+    groupOf.set(j, group);
+  });
+  return kernels.flatMap((k, i) => {
+    const group = groupOf.get(i);
+    if (group === undefined || group.members.length === 1) return [k];
+    return group.at === i ? [emit(group.members.map((m) => computed[m]))] : [];
+  });
 }
 
 function fmtValue(v: KernelValue, i: number): string {
@@ -613,14 +746,20 @@ export function formatSchedule(s: Schedule, verbose = false): string {
     const loops = k.loops.map((l) => `${l.extent}${l.reduce ? "r" : ""}`).join("×") || "1";
     const reads = k.reads.map(bufName).join(", ");
     const red = k.reduceOp ? ` ${k.reduceOp}` : "";
+    const outs = kernelOutputs(k);
+    const extraOps = k.extra.some((o) => o.reduceOp !== k.reduceOp)
+      ? `,${k.extra.map((o) => o.reduceOp).join(",")}`
+      : "";
     lines.push(
-      `k${k.id}${red} [${loops}] nodes ${k.nodes.join(",")} : ${reads || "-"} -> ${
-        bufName(k.out.buffer)
+      `k${k.id}${red}${extraOps} [${loops}] nodes ${k.nodes.join(",")} : ${reads || "-"} -> ${
+        outs.map((o) => bufName(o.buffer)).join(", ")
       }`,
     );
     if (verbose) {
       k.values.forEach((v, i) => lines.push(`    ${fmtValue(v, i)}`));
-      lines.push(`    ${bufName(k.out.buffer)}[${fmtIndex(k.out.index)}] = v${k.result}`);
+      for (const o of outs) {
+        lines.push(`    ${bufName(o.buffer)}[${fmtIndex(o.index)}] = v${o.result}`);
+      }
     }
   }
   return lines.join("\n");

@@ -11,7 +11,7 @@ import type { Tensor } from "../core/tensor.ts";
 import { formatGraph } from "../core/print.ts";
 import { lower, type Program } from "../core/program.ts";
 import { isRealized } from "../core/realize.ts";
-import { formatSchedule, type Schedule, schedule } from "../core/schedule.ts";
+import { formatSchedule, kernelOutputs, type Schedule, schedule } from "../core/schedule.ts";
 import { formatNumber, type MimeBundle, svgFragment, svgHtml } from "./mime.ts";
 
 /** Tensors (or nodes) by label, or a list of them. */
@@ -280,7 +280,11 @@ export function scheduleDot(
   opts: ScheduleDotOptions = {},
 ): string {
   const materializedBy = new Map<number, number>();
-  for (const k of sched.kernels) materializedBy.set(k.nodes[k.nodes.length - 1], k.id);
+  for (const k of sched.kernels) {
+    materializedBy.set(k.nodes[k.nodes.length - 1], k.id);
+    // A fused kernel materializes one node per output.
+    for (const o of kernelOutputs(k)) materializedBy.set(sched.buffers[o.buffer].node, k.id);
+  }
   const byKernel = opts.detail === "kernels";
   const lines = [
     "digraph S {",

@@ -28,7 +28,8 @@
 
 import type { DType, TypedArray } from "../../core/dtype.ts";
 import type { Program } from "../../core/program.ts";
-import { coversOutput, type Schedule, schedule } from "../../core/schedule.ts";
+import { numel } from "../../core/shape.ts";
+import { coversOutput, kernelOutputs, type Schedule, schedule } from "../../core/schedule.ts";
 import type { Executable } from "../../core/backend.ts";
 import { checkScheduleExtents, CPU_LIMITS } from "../extent_limits.ts";
 import { HostBackend } from "../host_memory.ts";
@@ -107,6 +108,7 @@ export class CpuBackend extends HostBackend {
 
   /** Copies `data` into `buf`. */
   override write(buf: TypedArray, data: TypedArray): void {
+    this.#prestart(buf.length);
     if (data.length < buf.length) this.#zero(buf);
     else this.#unzeroed.delete(buf);
     super.write(buf, data);
@@ -140,6 +142,17 @@ export class CpuBackend extends HostBackend {
   /** Same as {@link CpuBackend.dispose}, for `using`. */
   [Symbol.dispose](): void {
     this.dispose();
+  }
+
+  /**
+   * Starts the worker pool in the background once data large enough for a parallel kernel
+   * arrives, so that the workers boot while the first step is traced and compiled (instead of
+   * when its first kernel runs); a failure is remembered as usual.
+   */
+  #prestart(elements: number): void {
+    if (elements < this.#minWork || this.threads === 1) return;
+    if (this.#pool !== undefined || this.#starting !== undefined || this.#poolFailed) return;
+    this.#poolFor(this.threads).catch(() => {});
   }
 
   /** The pool for `threads` threads, started (or restarted at a new size) if needed. */
@@ -181,6 +194,7 @@ export class CpuBackend extends HostBackend {
 
   /** Schedules `program`, renders and compiles its kernels. */
   compile(program: Program): Executable<TypedArray> {
+    this.#prestart(program.nodes.reduce((m, n) => Math.max(m, numel(n.shape)), 0));
     const { schedule: s, sources } = this.inspect(program);
     checkScheduleExtents(program, s, CPU_LIMITS);
     const plans: KernelPlan[] = s.kernels.map((k, i) => {
@@ -190,25 +204,31 @@ export class CpuBackend extends HostBackend {
         ...this.#function(sources[i]),
         extent,
         parallel: extent >= 2 && work >= this.#minWork,
-        slots: [...new Set([...k.reads, k.out.buffer])],
+        slots: [...new Set([...k.reads, ...kernelOutputs(k).map((o) => o.buffer)])],
       };
     });
     const temps = s.buffers.flatMap((b, i) => (b.role.kind === "temp" ? [i] : []));
     // Temporaries die after their last reader; ones nobody reads die after their writer.
     const dies = new Map<number, number[]>();
     for (const b of temps) {
-      const writer = s.kernels.findIndex((k) => k.out.buffer === b);
+      const writer = s.kernels.findIndex((k) => kernelOutputs(k).some((o) => o.buffer === b));
       const at = Math.max(s.buffers[b].lastUse, writer);
       dies.set(at, [...(dies.get(at) ?? []), b]);
     }
     // Buffers some kernel writes in full (the others must start zeroed).
     const covered = new Set(
-      s.kernels.flatMap((k) => coversOutput(k, s.buffers[k.out.buffer].size) ? [k.out.buffer] : []),
+      s.kernels.flatMap((k) =>
+        kernelOutputs(k).flatMap((o) =>
+          coversOutput(k, s.buffers[o.buffer].size, o) ? [o.buffer] : []
+        )
+      ),
     );
     const firstWrite = new Map<number, number[]>();
     s.kernels.forEach((k, i) => {
-      if (s.buffers[k.out.buffer].role.kind === "temp") {
-        firstWrite.set(i, [...(firstWrite.get(i) ?? []), k.out.buffer]);
+      for (const { buffer } of kernelOutputs(k)) {
+        if (s.buffers[buffer].role.kind === "temp") {
+          firstWrite.set(i, [...(firstWrite.get(i) ?? []), buffer]);
+        }
       }
     });
     const runOn = async (

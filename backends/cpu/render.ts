@@ -21,6 +21,7 @@
 import {
   type Cond,
   type Kernel,
+  kernelOutputs,
   type KernelValue,
   type ScheduleBuffer,
   usedValues,
@@ -41,7 +42,9 @@ export function chooseLoopOrder(k: Kernel, buffers: readonly ScheduleBuffer[]): 
   const reds = k.loops.flatMap((l, i) => (l.reduce ? [i] : []));
   if (reds.length === 0) return { order: outs, rowLoop: undefined };
   const accesses = new Map<string, { index: Index; weight: number }>();
-  accesses.set("out", { index: k.out.index, weight: buffers[k.out.buffer].size });
+  for (const o of kernelOutputs(k)) {
+    accesses.set(`out${o.buffer}`, { index: o.index, weight: buffers[o.buffer].size });
+  }
   for (const v of k.values) {
     if (v.op === "load") {
       accesses.set(`${v.buffer}|${v.index.key}`, {
@@ -53,8 +56,8 @@ export function chooseLoopOrder(k: Kernel, buffers: readonly ScheduleBuffer[]): 
   // A sum visits the reduced elements in the interpreter's order (row-major over the reduction
   // loops) so that it rounds the same partial sums; only the last reduction loop may go innermost.
   // A max does not depend on the order.
-  const movable = (l: number) =>
-    !k.loops[l].reduce || k.reduceOp === "max" || l === reds[reds.length - 1];
+  const allMax = kernelOutputs(k).every((o) => o.reduceOp === "max");
+  const movable = (l: number) => !k.loops[l].reduce || allMax || l === reds[reds.length - 1];
   let best = -1, bestScore = -1;
   k.loops.forEach((loop, l) => {
     if (!movable(l)) return;
@@ -251,30 +254,51 @@ export function renderKernel(k: Kernel, buffers: readonly ScheduleBuffer[]): str
   });
 
   const lines: string[] = [`"use strict";`];
-  const dtypes = [...k.reads, k.out.buffer].map((b) => `b${b}:${buffers[b].dtype}`).join(" ");
+  const outs = kernelOutputs(k);
+  const outBufs = outs.map((o) => o.buffer);
+  const dtypes = [...k.reads, ...outBufs].map((b) => `b${b}:${buffers[b].dtype}`).join(" ");
   lines.push(`// kernel ${k.id}: ${dtypes}`);
-  for (const b of new Set([...k.reads, k.out.buffer])) lines.push(`const b${b} = bufs[${b}];`);
-  const result = arg(k.result);
-  const out = `b${k.out.buffer}`;
-  // The int32 identity of max is -2^31 (an Int32Array row would store -Infinity as 0).
-  const init = k.reduceOp !== "max" ? "0" : k.out.dtype === "int32" ? "(-2147483648)" : "-Infinity";
-  const combine = (acc: string) =>
-    k.reduceOp === "max"
+  for (const b of new Set([...k.reads, ...outBufs])) lines.push(`const b${b} = bufs[${b}];`);
+  // One accumulator (or row of accumulators) per output, each updated as if it were alone.
+  const accName = (j: number) => (j === 0 ? "acc" : `acc${j}`);
+  const accAt = (j: number) =>
+    rowLoop === undefined ? accName(j) : `${accName(j)}[${loopName(rowLoop)}]`;
+  const combine = (j: number) => {
+    const o = outs[j], acc = accAt(j), result = arg(o.result);
+    return o.reduceOp === "max"
       ? `${acc} = (${result} > ${acc} || ${result} !== ${result}) ? ${result} : ${acc};`
-      : k.out.dtype === "float32" && rowLoop === undefined
+      : o.dtype === "float32" && rowLoop === undefined
       ? `${acc} = Math.fround(${acc} + ${result});`
-      : k.out.dtype === "int32"
+      : o.dtype === "int32"
       ? `${acc} = (${acc} + ${result}) | 0;`
       : `${acc} += ${result};`;
+  };
+  // The int32 identity of max is -2^31 (an Int32Array row would store -Infinity as 0).
+  const init = (j: number) =>
+    outs[j].reduceOp !== "max" ? "0" : outs[j].dtype === "int32" ? "(-2147483648)" : "-Infinity";
+  const resetAccs = () =>
+    outs.forEach((_, j) =>
+      lines.push(
+        rowLoop === undefined
+          ? `let ${accName(j)} = ${init(j)};`
+          : `${accName(j)}.fill(${init(j)});`,
+      )
+    );
+  const storeAccs = () =>
+    outs.forEach((o, j) =>
+      lines.push(`b${o.buffer}[${fmtIndex(o.index, loopName)}] = ${accAt(j)};`)
+    );
   const nOuter = outerOutputLoops(k, rowLoop);
   if (rowLoop !== undefined) {
-    // A Float32Array rounds every partial sum of a float32 reduction as it is stored.
-    const row = k.out.dtype === "float32"
-      ? "Float32Array"
-      : k.out.dtype === "int32"
-      ? "Int32Array"
-      : "Float64Array";
-    lines.push(`const acc = new ${row}(${k.loops[rowLoop].extent});`);
+    outs.forEach((o, j) => {
+      // A Float32Array rounds every partial sum of a float32 reduction as it is stored.
+      const row = o.dtype === "float32"
+        ? "Float32Array"
+        : o.dtype === "int32"
+        ? "Int32Array"
+        : "Float64Array";
+      lines.push(`const ${accName(j)} = new ${row}(${k.loops[rowLoop].extent});`);
+    });
   }
   const open = (p: number) => {
     const i = loopName(order[p]);
@@ -283,35 +307,31 @@ export function renderKernel(k: Kernel, buffers: readonly ScheduleBuffer[]): str
   };
   lines.push(...atDepth[0]);
   for (let p = 0; p < nLoops; p++) {
-    if (p === nOuter && k.reduceOp !== undefined) {
-      lines.push(rowLoop === undefined ? `let acc = ${init};` : `acc.fill(${init});`);
-    }
+    if (p === nOuter && k.reduceOp !== undefined) resetAccs();
     open(p);
     lines.push(...atDepth[p + 1]);
   }
-  if (nOuter === nLoops && k.reduceOp !== undefined) {
-    lines.push(rowLoop === undefined ? `let acc = ${init};` : `acc.fill(${init});`);
-  }
+  if (nOuter === nLoops && k.reduceOp !== undefined) resetAccs();
   if (k.reduceOp === undefined) {
-    lines.push(`${out}[${fmtIndex(k.out.index, loopName)}] = ${result};`);
+    for (const o of outs) {
+      lines.push(`b${o.buffer}[${fmtIndex(o.index, loopName)}] = ${arg(o.result)};`);
+    }
   } else {
-    lines.push(combine(rowLoop === undefined ? "acc" : `acc[${loopName(rowLoop)}]`));
+    outs.forEach((_, j) => lines.push(combine(j)));
   }
   for (let p = nLoops - 1; p >= 0; p--) {
     lines.push("}");
     if (p === nOuter && k.reduceOp !== undefined) {
       if (rowLoop === undefined) {
-        lines.push(`${out}[${fmtIndex(k.out.index, loopName)}] = acc;`);
+        storeAccs();
       } else {
         const j = loopName(rowLoop);
         lines.push(`for (let ${j} = 0; ${j} < ${k.loops[rowLoop].extent}; ${j}++) {`);
-        lines.push(`${out}[${fmtIndex(k.out.index, loopName)}] = acc[${j}];`);
+        storeAccs();
         lines.push("}");
       }
     }
   }
-  if (nOuter === nLoops && k.reduceOp !== undefined) {
-    lines.push(`${out}[${fmtIndex(k.out.index, loopName)}] = acc;`);
-  }
+  if (nOuter === nLoops && k.reduceOp !== undefined) storeAccs();
   return lines.join("\n");
 }

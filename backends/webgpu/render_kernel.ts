@@ -13,7 +13,13 @@
  * @module
  */
 
-import { type Kernel, type ScheduleBuffer, usedValues } from "../../core/schedule.ts";
+import {
+  type Kernel,
+  kernelOutputs,
+  type ScheduleBuffer,
+  singleOutput,
+  usedValues,
+} from "../../core/schedule.ts";
 import { linearCoef } from "../../core/symbolic.ts";
 import type { Binding, RenderedKernel, ScratchBuffer } from "./kernel.ts";
 import { renderTiled } from "./render_tiled.ts";
@@ -99,6 +105,16 @@ export function renderKernel(
   scratch: ScratchBuffer[],
   opts: RenderOptions,
 ): RenderedKernel[] {
+  // Fused reductions are rendered as one kernel where each invocation walks whole reductions
+  // (one accumulator per output); elsewhere each output gets its own kernel.
+  const perOutput = () =>
+    kernelOutputs(k).flatMap((o) => renderKernel(singleOutput(k, o), buffers, scratch, opts));
+  if (
+    k.extra.length > 0 &&
+    (opts.cooperative || k.reads.length + 1 + k.extra.length > opts.maxBindings)
+  ) {
+    return perOutput();
+  }
   const extents = k.loops.map((l) => l.extent);
   const outLoops = k.loops.flatMap((l, i) => (l.reduce ? [] : [i]));
   const redLoops = k.loops.flatMap((l, i) => (l.reduce ? [i] : []));
@@ -414,6 +430,7 @@ fn main(${KERNEL_PARAMS}) {
     } else {
       loops = [flatLoop("start", "1")];
     }
+    if (k.extra.length > 0 && parts > 1) return perOutput();
     const target = parts > 1 ? partialBuffer(outputs * parts) : outBinding;
     loops[0] = {
       ...loops[0],
@@ -429,6 +446,35 @@ fn main(${KERNEL_PARAMS}) {
         `let stop = min(start + ${chunk}, ${splitExtent});\n`
       : `let o = ${linear} * ${THREAD_WG} + i32(lid.x);\nif (o >= ${outputs}) { return; }\n` +
         (nested ? "" : `let start = 0;\nlet stop = ${length};\n`);
+    if (k.extra.length > 0) {
+      // Every output of a fused reduction: its own accumulator, updated in the same order.
+      const outs = kernelOutputs(k);
+      const accs = outs.map((o) => accumulator(o.reduceOp!));
+      const multiLoops = [...loops];
+      multiLoops[0] = {
+        ...loops[0],
+        open: `${accs.map((a, j) => a.decl(`acc${j}`)).join("\n")}\n${loops[0].open}`,
+        close: `}\n${
+          outs.map((o, j) => `out${j}[${indexSource(o.index)}] = ${accs[j].value(`acc${j}`)};`)
+            .join("\n")
+        }`,
+      };
+      const outDecls = outs.map((o, j) =>
+        `@group(0) @binding(${nReads + j}) var<storage, read_write> out${j}: array<${
+          storageType(o.dtype, `output ${j} of ${label}`)
+        }>;\n`
+      ).join("");
+      const core = outs.map((o, j) => accs[j].add(`acc${j}`, arg(o.result))).join("\n");
+      return [{
+        label,
+        bindings: [
+          ...bindings,
+          ...outs.map((o): Binding => ({ kind: "buffer", buffer: o.buffer })),
+        ],
+        workgroups: Math.ceil(outputs / THREAD_WG),
+        source: source(outDecls, THREAD_WG, nest([outputLevel("o", head), ...multiLoops], core)),
+      }];
+    }
     const stage1: RenderedKernel = {
       label: parts > 1 ? `${label} (part 1 of 2)` : label,
       bindings: [...bindings, target],

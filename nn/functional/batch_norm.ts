@@ -5,6 +5,7 @@
  */
 
 import { fmtShape, markComposite, type Tensor } from "../_deps.ts";
+import { moments } from "./moments.ts";
 
 /** Options of {@link batchNorm}. */
 export interface BatchNormOptions {
@@ -95,8 +96,7 @@ export function batchNorm(x: Tensor, opts: BatchNormOptions = {}): BatchNormResu
   let mean: Tensor, variance: Tensor;
   let newMean = runningMean, newVar = runningVar;
   if (useBatchStats) {
-    mean = x.mean(axes, { keepdims: true });
-    variance = x.var(axes, { correction: 0, keepdims: true });
+    ({ mean, variance } = moments(x, axes));
     // An empty batch has no statistics: the running ones stay, as in PyTorch.
     if (training && runningMean !== null && runningVar !== null && x.size > 0) {
       const n = x.size / c;

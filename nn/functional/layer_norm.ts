@@ -5,6 +5,7 @@
  */
 
 import { fmtShape, markComposite, type Tensor } from "../_deps.ts";
+import { moments } from "./moments.ts";
 
 /** Options of {@link layerNorm}. */
 export interface LayerNormOptions {
@@ -41,8 +42,7 @@ export function layerNorm(
     );
   }
   const axes = normalizedShape.map((_, i) => x.ndim - k + i);
-  const mean = x.mean(axes, { keepdims: true });
-  const variance = x.var(axes, { correction: 0, keepdims: true });
+  const { mean, variance } = moments(x, axes);
   let y = x.sub(mean).mul(variance.add(eps).rsqrt());
   if (opts.weight) y = y.mul(opts.weight);
   if (opts.bias) y = y.add(opts.bias);

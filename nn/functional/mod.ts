@@ -8,6 +8,7 @@
 export { batchNorm, blend, perChannel, requireManyPerChannel, torchSize } from "./batch_norm.ts";
 export type { BatchNormOptions as BatchNormFnOptions, BatchNormResult } from "./batch_norm.ts";
 export { rbn } from "./rbn.ts";
+export { moments } from "./moments.ts";
 export type { RbnOptions } from "./rbn.ts";
 export { groupNorm } from "./group_norm.ts";
 export type { GroupNormOptions as GroupNormFnOptions } from "./group_norm.ts";

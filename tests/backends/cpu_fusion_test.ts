@@ -2,6 +2,7 @@
 
 import assert, { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { backendStats, gradients, jit, realize, Tensor } from "../../mod.ts";
+import { BatchNorm2d, LayerNorm, rbn } from "../../nn/mod.ts";
 import { assertClose } from "../../testing/mod.ts";
 
 const opts = { backend: "cpu", dtype: "float32" } as const;
@@ -73,4 +74,65 @@ Deno.test("outputs realized together share one schedule", async () => {
   const outs = [s, x.exp().div(s)];
   const { run } = await measure(() => realize(...outs));
   assertEquals(run, 2); // the sum, then the normalized values (exp recomputed, not stored)
+});
+
+/** Kernels one realization of `outs()` runs on the CPU, and whether it equals the interpreter. */
+async function countAndCompare(outs: (backend: string) => Tensor[]): Promise<number> {
+  const cpu = outs("cpu");
+  const { run } = await measure(() => realize(...cpu));
+  const ref = outs("interpreter");
+  for (let i = 0; i < cpu.length; i++) {
+    // Float32 on the CPU is bit-identical to the interpreter (fusion changes no value).
+    await assertClose(cpu[i], await ref[i].data(), { rtol: 0, atol: 0 });
+  }
+  return run;
+}
+
+Deno.test("representative batch norm: forward in 3 kernels, with its backward in 10", async () => {
+  const shape = [4, 3, 5, 5];
+  const param = (backend: string, seed: number, mean: number) =>
+    Tensor.randn([1, 3, 1, 1], { backend, dtype: "float32", seed, mean, std: 0.1 });
+  const forward = (backend: string) => {
+    const x = Tensor.randn(shape, { backend, dtype: "float32", seed: 11 }).add(3);
+    const ps = [param(backend, 12, 0), param(backend, 13, 0), param(backend, 14, 0)];
+    const [gamma, beta] = [param(backend, 15, 1), param(backend, 16, 0)];
+    const y = rbn(x, {
+      centerWeight: ps[0],
+      scaleWeight: ps[1],
+      scaleBias: ps[2],
+      weight: gamma,
+      bias: beta,
+      training: true,
+    }).y;
+    return { x, y, params: [...ps, gamma, beta] };
+  };
+  assert((await countAndCompare((b) => [forward(b).y])) <= 3);
+  const withGrads = (backend: string) => {
+    const { x, y, params } = forward(backend);
+    const g = Tensor.randn(shape, { backend, dtype: "float32", seed: 17 });
+    return [y, ...gradients(y.mul(g).sum(), [x, ...params])];
+  };
+  const run = await countAndCompare(withGrads);
+  assert(run <= 10, `forward and backward ran ${run} kernels`);
+});
+
+Deno.test("batch norm and layer norm backward passes fuse their per-channel sums", async () => {
+  const shape = [4, 3, 5, 5];
+  const norm = (backend: string, kind: "bn" | "ln") => {
+    const x = Tensor.randn(shape, { backend, dtype: "float32", seed: 21 });
+    const g = Tensor.randn(shape, { backend, dtype: "float32", seed: 22 });
+    const m = kind === "bn"
+      ? new BatchNorm2d(3, { backend, dtype: "float32" })
+      : new LayerNorm([5, 5], { backend, dtype: "float32" });
+    const y = m.forward(x);
+    return [y, ...gradients(y.mul(g).sum(), [x, m.weight!, m.bias!])];
+  };
+  // Before fusion: 8 and 10 (the mean, the centered variance and each per-channel sum of the
+  // backward were kernels of their own); the moments now take one pass.
+  const bn = await countAndCompare((b) => norm(b, "bn"));
+  assert(bn <= 4, `batch norm forward and backward ran ${bn} kernels`);
+  const ln = await countAndCompare((b) => norm(b, "ln"));
+  assert(ln <= 7, `layer norm forward and backward ran ${ln} kernels`);
+  const bnForward = await countAndCompare((b) => [norm(b, "bn")[0]]);
+  assert(bnForward <= 2, `batch norm forward ran ${bnForward} kernels`);
 });

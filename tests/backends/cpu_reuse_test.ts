@@ -66,6 +66,7 @@ Deno.test("coversOutput: kernels store to every output element", () => {
     values: [{ op: "const", value: 1, dtype: "float32", deps: [] }],
     result: 0,
     out: { buffer: 0, index: loopVar(0, 4), dtype: "float32" },
+    extra: [],
     reads: [],
     nodes: [0],
   };
