@@ -105,7 +105,8 @@ function rbnBatchStats(x: Tensor, opts: RbnOptions, training: boolean): BatchNor
   const Y = (gamma ? gamma.mul(R) : R).mul(Xs).add(beta ?? 0); //  Y = γ ⊙ R ⊙ X_s + β
 
   let runningMean = opts.runningMean ?? null, runningVar = opts.runningVar ?? null;
-  if (training && runningMean !== null && runningVar !== null) {
+  // An empty batch has no statistics: the running ones stay, as in PyTorch.
+  if (training && runningMean !== null && runningVar !== null && x.size > 0) {
     const count = n * hw;
     const mean = K.mul(wm1).add(shifted).reshape([c]).detach();
     const unbiased = variance.reshape([c]).detach().mul(count / (count - 1));
