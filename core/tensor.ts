@@ -34,6 +34,7 @@ import {
   shapesEqual,
 } from "./shape.ts";
 import { Storage } from "./storage.ts";
+import { windowMax } from "./window_max.ts";
 
 /** Nested arrays of numbers or booleans, as accepted by {@link Tensor.from}. */
 export type NestedArray = number | boolean | readonly NestedArray[];
@@ -497,9 +498,10 @@ export class Tensor {
     return this.#unary("tanh");
   }
 
-  /** `max(x, 0)`, with gradient 0 at 0 as in PyTorch. */
+  /** `max(x, 0)`, with gradient 0 at 0 and NaN kept (gradient 1), as in PyTorch. */
   relu(): Tensor {
-    const out = Tensor.where(this.gt(0), this, 0);
+    // x where (x > 0) == (x == x), that is x > 0 or x is NaN: relu(NaN) is NaN as in PyTorch.
+    const out = Tensor.where(this.gt(0).eq(this.eq(this)), this, 0);
     if (isFloat(this.dtype)) markComposite(out.node, "relu", [this.node], {});
     return out;
   }
@@ -1135,15 +1137,23 @@ export class Tensor {
     return this.#markPool(out, "avg_pool2d", kernel, opts);
   }
 
-  /** Max pooling over the last two axes (padding never wins). */
+  /**
+   * Max pooling over the last two axes. As in PyTorch, a window's gradient goes to one element:
+   * its first maximum in row-major window order, or its last NaN; padding never wins.
+   */
   maxPool2d(
     kernel: number | readonly [number, number],
     opts: Pool2dOptions = {},
   ): Tensor {
-    const out = this.#poolWindows("maxPool2d", kernel, opts, -Infinity).max([
-      -2,
-      -1,
-    ]);
+    const windows = this.#poolWindows("maxPool2d", kernel, opts, -Infinity);
+    const [h, w] = this.shape.slice(-2);
+    const plane = Tensor.arange(h * w, undefined, 1, {
+      dtype: windows.dtype,
+      backend: this.backend,
+    })
+      .reshape([h, w]);
+    const index = plane.#poolWindows("maxPool2d", kernel, opts, -1);
+    const out = this.#wrap(windowMax(windows.node, index.node));
     return this.#markPool(out, "max_pool2d", kernel, opts);
   }
 
