@@ -64,7 +64,8 @@ function evaluate(
     case "mul":
     case "max":
     case "cmplt":
-    case "cmpeq": {
+    case "cmpeq":
+    case "pow": {
       const f = BINARY_SCALAR[node.op];
       for (let i = 0; i < out.length; i++) out[i] = f(a[i], b[i]);
       return out;

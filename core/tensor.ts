@@ -427,25 +427,32 @@ export class Tensor {
     );
   }
 
-  /** `this` raised to `exponent`; non-integer powers of negative numbers are NaN. */
+  /**
+   * `this` raised to `exponent` elementwise, as PyTorch's `pow` (C's): `x^0 = 1^y = 1` even for
+   * NaN, `(-2)^-2 = 0.25`, `(-2)^3 = -8`, non-integer powers of negative numbers are NaN,
+   * `0^-1 = Infinity`, `(-0)^-1 = -Infinity`. Gradients as PyTorch's: `b·a^(b-1)` (0 where
+   * `b = 0`) and `a^b·log(a)` (0 where `a = 0` and `b >= 0`).
+   *
+   * @example
+   * ```ts
+   * import { Tensor } from "@symgrad/symgrad";
+   * const y = await Tensor.from([-2, -2, 0]).pow(Tensor.from([-2, 3, 0])).data();
+   * if (y.join() !== "0.25,-8,1") throw new Error(`pow: ${y}`);
+   * ```
+   */
   pow(exponent: Tensor | number): Tensor {
     if (typeof exponent === "number") {
-      if (exponent === 0) return this.mul(0).add(1);
+      // Exact shortcuts with PyTorch's values and gradients (x·x, sqrt and 1/x are exact).
       if (exponent === 1) return this;
       if (exponent === 0.5) return this.sqrt();
       if (exponent === -1) return this.reciprocal();
-      if (Number.isInteger(exponent) && exponent > 1 && exponent <= 4) {
+      if (exponent === 2 || exponent === 3 || exponent === 4) {
         let out = this.#wrap(this.node);
         for (let i = 1; i < exponent; i++) out = out.mul(this);
         return out;
       }
-      if (Number.isInteger(exponent)) {
-        // Integer powers keep the sign of negative bases: |x|^n · sign(x)^n.
-        const mag = this.abs().log().mul(exponent).exp();
-        return exponent % 2 === 0 ? mag : mag.mul(this.sign());
-      }
     }
-    return this.log().mul(exponent).exp();
+    return this.#binary("pow", exponent);
   }
 
   /** `-this`. */

@@ -137,3 +137,19 @@ Deno.test("relu, sign, abs and softmax of NaN and infinities match torch", async
     }
   });
 });
+
+Deno.test("pow of tensors over special values matches torch, with both gradients", async (t) => {
+  await forTargets(t, FIXTURE.pow, async (i, backend) => {
+    const c = FIXTURE.pow[i];
+    const a = tensorOf(c.a, c.dtype, backend), b = tensorOf(c.b, c.dtype, backend);
+    const y = a.pow(b);
+    const pairs: Fx = {
+      shape: c.a.shape,
+      data: c.a.data.map((v, k) => `${v}^${c.b.data[k]}` as Num),
+    };
+    await expectMatch(y, c.y, TOL[c.dtype], "value", pairs);
+    const [ga, gb] = gradients(y.sum(), [a, b]);
+    await expectMatch(ga, c.ga, TOL[c.dtype], "d/da", pairs);
+    await expectMatch(gb, c.gb, TOL[c.dtype], "d/db", pairs);
+  });
+});
