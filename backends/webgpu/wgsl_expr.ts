@@ -82,6 +82,23 @@ export function condSource(c: Cond): string {
 /** Whether an `f32` is NaN, from its bits (`x != x` may be folded to false by the compiler). */
 const isNan = (x: string) => `((bitcast<u32>(${x}) & 0x7fffffffu) > 0x7f800000u)`;
 
+/** Whether an `f32` is ±Infinity or NaN, from its bits. */
+const nonFinite = (x: string) => `((bitcast<u32>(${x}) & 0x7f800000u) == 0x7f800000u)`;
+
+/**
+ * `a + b` with IEEE results for infinite and NaN operands. WGSL lets compilers assume there are
+ * none, and Mesa folds `x + -x` to 0 and `(x + y) - x` to `y` (wrong for x = ±Infinity or NaN):
+ * where an operand is not finite, the sum is chosen from the bits instead (the non-finite
+ * operand; NaN for NaN or opposite infinities).
+ */
+export function addExpr(a: string, b: string): string {
+  const both = `select(bitcast<f32>(0x7fc00000u), ${a}, ` +
+    `bitcast<u32>(${a}) == bitcast<u32>(${b}) && !${isNan(a)})`;
+  const special = `select(select(${b}, ${a}, ${nonFinite(a)}), ${both}, ` +
+    `${nonFinite(a)} && ${nonFinite(b)})`;
+  return `select(${a} + ${b}, ${special}, ${nonFinite(a)} || ${nonFinite(b)})`;
+}
+
 /** `max` that propagates NaN like the interpreter (WGSL leaves NaN operands unspecified). */
 export function maxExpr(a: string, b: string): string {
   return `select(select(max(${a}, ${b}), ${b}, ${isNan(b)}), ${a}, ${isNan(a)})`;
@@ -111,9 +128,10 @@ export function aluSource(
       return `1.0f / (1.0f + exp(-${a}))`;
     case "tanh":
       // tanh(±15) rounds to ±1 in float32; clamping keeps exp-based versions from inf/inf.
-      return `tanh(clamp(${a}, -15.0f, 15.0f))`;
+      // clamp(NaN) may return a bound: NaN is passed through by its bits.
+      return `select(tanh(clamp(${a}, -15.0f, 15.0f)), ${a}, ${isNan(a)})`;
     case "add":
-      return `${a} + ${b}`;
+      return addExpr(a, b);
     case "mul":
       return `${a} * ${b}`;
     case "max":
