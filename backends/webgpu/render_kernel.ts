@@ -13,6 +13,7 @@
  * @module
  */
 
+import type { DType } from "../../core/dtype.ts";
 import { type Kernel, type ScheduleBuffer, usedValues } from "../../core/schedule.ts";
 import { linearCoef } from "../../core/symbolic.ts";
 import type { Binding, RenderedKernel, ScratchBuffer } from "./kernel.ts";
@@ -93,6 +94,14 @@ export interface RenderOptions {
 }
 
 /** Kernels (one, or two for a split reduction) computing scheduled kernel `k`. */
+/**
+ * The zero of a padded or guarded value, which the compiler cannot see is zero (`nwg.z` is 1 for
+ * our 2-D dispatches): Mesa folds `x * 0` to 0, wrong for x = ±Infinity or NaN.
+ */
+function opaqueZero(dtype: DType): string {
+  return dtype === "bool" ? "(nwg.z - 1u)" : "bitcast<f32>(nwg.z - 1u)";
+}
+
 export function renderKernel(
   k: Kernel,
   buffers: readonly ScheduleBuffer[],
@@ -170,11 +179,11 @@ export function renderKernel(
       case "load": {
         const read = readAt(v.buffer, indexSource(v.index));
         if (v.valid.length === 0) return `let v${i} = ${read};`;
-        return `var v${i}: ${t} = ${literal(0, v.dtype)};\n` +
+        return `var v${i}: ${t} = ${opaqueZero(v.dtype)};\n` +
           `if (${v.valid.map(condSource).join(" && ")}) { v${i} = ${read}; }`;
       }
       case "guard":
-        return `let v${i} = select(${literal(0, v.dtype)}, ${arg(v.args[0])}, ${
+        return `let v${i} = select(${opaqueZero(v.dtype)}, ${arg(v.args[0])}, ${
           v.valid.map(condSource).join(" && ")
         });`;
       case "alu":
