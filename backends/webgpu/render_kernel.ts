@@ -95,11 +95,12 @@ export interface RenderOptions {
 
 /** Kernels (one, or two for a split reduction) computing scheduled kernel `k`. */
 /**
- * The zero of a padded or guarded value, which the compiler cannot see is zero (`nwg.z` is 1 for
- * our 2-D dispatches): Mesa folds `x * 0` to 0, wrong for x = ±Infinity or NaN.
+ * A zero (of padded and guarded values, and constants ±0) that the compiler cannot see is zero
+ * (`nwg.z` is 1 for our 2-D dispatches): Mesa folds `x * 0` to 0, wrong for x = ±Infinity or NaN.
  */
-function opaqueZero(dtype: DType): string {
-  return dtype === "bool" ? "(nwg.z - 1u)" : "bitcast<f32>(nwg.z - 1u)";
+function opaqueZero(dtype: DType, zero = 0): string {
+  if (dtype === "bool") return "(nwg.z - 1u)";
+  return `bitcast<f32>(${Object.is(zero, -0) ? "0x80000000u" : "0u"} ^ (nwg.z - 1u))`;
 }
 
 export function renderKernel(
@@ -167,7 +168,10 @@ export function renderKernel(
 
   const arg = (i: number) => {
     const v = k.values[i];
-    return v.op === "const" ? literal(v.value, v.dtype) : `v${i}`;
+    if (v.op !== "const") return `v${i}`;
+    return v.value === 0 && v.dtype !== "bool"
+      ? opaqueZero(v.dtype, v.value)
+      : literal(v.value, v.dtype);
   };
   const dtypeOf = (i: number) => k.values[i].dtype;
   const valueSource = (i: number): string => {
