@@ -58,6 +58,14 @@ const CASES: Record<string, OpCase> = {
     inputs: () => [Tensor.zeros([0, 3]), randn([3], 6)],
   },
   Mul: { ops: ["Mul"], f: (x, y) => x.mul(y), inputs: () => [randn([2, 3], 7), randn([2, 3], 8)] },
+  Pow: {
+    ops: ["Pow"],
+    f: (x, y) => x.pow(y),
+    inputs: () => [
+      Tensor.from([[-2, -2, -2, 0, 0, 3], [-8, 1.5, 2, -0.5, 4, 0.25]]),
+      Tensor.from([[-2, 3, 0.5, 0, -1, 2], [1 / 3, -1.5, 10, 3, 0.5, -2]]),
+    ],
+  },
   Max: { ops: ["Max"], f: (x, y) => x.maximum(y), inputs: () => [edgy(), edgy().neg()] },
   Less: { ops: ["Less"], f: (x, y) => x.lt(y), inputs: () => [edgy(), edgy().mul(0.5)] },
   "Less (gt swaps operands)": { ops: ["Less"], f: (x) => x.gt(0.5), inputs: () => [edgy()] },
