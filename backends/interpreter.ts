@@ -65,7 +65,8 @@ function evaluate(
     case "mul":
     case "max":
     case "cmplt":
-    case "cmpeq": {
+    case "cmpeq":
+    case "pow": {
       const f = binaryScalar(node.op, argDtypes[0]);
       for (let i = 0; i < out.length; i++) out[i] = f(a[i], b[i]);
       return out;

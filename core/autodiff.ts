@@ -87,6 +87,19 @@ export const VJP_RULES: { readonly [K in Op]: VjpRule<K> } = {
   },
   cmplt: () => [null, null],
   cmpeq: () => [null, null],
+  pow: (g, n) => {
+    // PyTorch's rules: d/da = b·a^(b-1) (0 where b = 0), d/db = a^b·log(a) (0 where a = 0 <= b).
+    const [a, b] = n.inputs;
+    const zero = full(0, g);
+    const da = mul(b, ir.binary("pow", a, add(b, full(-1, b))));
+    const yes = ir.constNode(1, b.shape, "bool"); // b >= 0 is false for NaN b, as in PyTorch
+    const bNonNeg = ir.where(ir.binary("cmplt", zero, b), yes, ir.binary("cmpeq", b, zero));
+    const masked = ir.where(ir.binary("cmpeq", a, zero), bNonNeg, ir.constNode(0, b.shape, "bool"));
+    return [
+      ir.where(ir.binary("cmpeq", b, zero), zero, mul(g, da)),
+      ir.where(masked, zero, mul(g, mul(n, ir.unary("log", a)))),
+    ];
+  },
   where: (g, n) => {
     const zero = full(0, g);
     return [

@@ -28,7 +28,7 @@ export const UNARY_OPS = [
 export type UnaryOp = typeof UNARY_OPS[number];
 
 /** Elementwise ops of two operands of equal shape and dtype; `cmplt`/`cmpeq` return `bool`. */
-export const BINARY_OPS = ["add", "mul", "max", "cmplt", "cmpeq"] as const;
+export const BINARY_OPS = ["add", "mul", "max", "cmplt", "cmpeq", "pow"] as const;
 /** An elementwise op of two operands. */
 export type BinaryOp = typeof BINARY_OPS[number];
 
@@ -89,6 +89,8 @@ export interface OpAttrs {
   cmplt: NoAttrs;
   /** `a == b` (bool result). */
   cmpeq: NoAttrs;
+  /** `a` raised to `b`, with C's (and PyTorch's) special cases: `x^0 = 1^y = 1`. */
+  pow: NoAttrs;
   /** `where(cond, a, b)`: `a` where `cond` is true, else `b`. */
   where: NoAttrs;
   /** Converts to the node's dtype. */
@@ -333,6 +335,9 @@ export function binary(op: BinaryOp, a: Node, b: Node): Node {
     throw new Error(
       `${op}: expected float or int32 operands, got bool${fmtShape(a.shape)}`,
     );
+  }
+  if (op === "pow" && !isFloat(a.dtype)) {
+    throw new Error(`pow: expected float operands, got ${a.dtype}${fmtShape(a.shape)}`);
   }
   const outDtype: DType = op === "cmplt" || op === "cmpeq" ? "bool" : a.dtype;
   const ca = constValue(a), cb = constValue(b);

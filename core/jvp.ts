@@ -80,6 +80,21 @@ export const JVP_RULES: { readonly [K in Op]: JvpRule<K> } = {
   },
   cmplt: () => null,
   cmpeq: () => null,
+  pow: ([ta, tb], n) => {
+    // The transpose of the VJP rule (PyTorch's derivatives, zero where they mask).
+    const [a, b] = n.inputs;
+    const zero = full(0, n);
+    const da = ir.where(
+      ir.binary("cmpeq", b, zero),
+      zero,
+      mul(b, ir.binary("pow", a, add(b, full(-1, b)))),
+    );
+    const yes = ir.constNode(1, b.shape, "bool"); // b >= 0 is false for NaN b, as in PyTorch
+    const bNonNeg = ir.where(ir.binary("cmplt", zero, b), yes, ir.binary("cmpeq", b, zero));
+    const masked = ir.where(ir.binary("cmpeq", a, zero), bNonNeg, ir.constNode(0, b.shape, "bool"));
+    const db = ir.where(masked, zero, mul(n, ir.unary("log", a)));
+    return addT(ta && mul(ta, da), tb && mul(tb, db));
+  },
   where: ([, ta, tb], n) => {
     if (ta === null && tb === null) return null;
     return ir.where(x0(n), orZero(ta, n), orZero(tb, n));

@@ -58,6 +58,7 @@ export const REBUILD_RULES: { readonly [K in Op]: RebuildRule<K> } = {
   max: binary,
   cmplt: binary,
   cmpeq: binary,
+  pow: binary,
   where: ([c, a, b]) => ir.where(c, a, b),
   cast: ([x], n) => ir.cast(x, n.dtype),
   detach: ([x]) => ir.detach(x),

@@ -27,6 +27,8 @@ export const BINARY_SCALAR: Readonly<Record<BinaryOp, (a: number, b: number) => 
   max: Math.max,
   cmplt: (a, b) => (a < b ? 1 : 0),
   cmpeq: (a, b) => (a === b ? 1 : 0),
+  // C's pow, which PyTorch follows: Math.pow except that 1^y and (-1)^±Infinity are 1.
+  pow: (a, b) => (a === 1 || (a === -1 && Math.abs(b) === Infinity) ? 1 : Math.pow(a, b)),
 };
 
 /** `neg`, `add` and `mul` on int32 elements, wrapping around as two's complement. */

@@ -46,6 +46,7 @@ import {
 } from "./shape.ts";
 import { Storage } from "./storage.ts";
 import { checkWindow, windowPair } from "./window_args.ts";
+import { windowMax } from "./window_max.ts";
 
 /** Nested arrays of numbers or booleans, as accepted by {@link Tensor.from}. */
 export type NestedArray = number | boolean | readonly NestedArray[];
@@ -511,25 +512,35 @@ export class Tensor {
     return this.clamp(min, max);
   }
 
-  /** `this` raised to `exponent`; non-integer powers of negative numbers are NaN. */
+  /**
+   * `this` raised to `exponent` elementwise, as PyTorch's `pow` (C's): `x^0 = 1^y = 1` even for
+   * NaN, `(-2)^-2 = 0.25`, `(-2)^3 = -8`, non-integer powers of negative numbers are NaN,
+   * `0^-1 = Infinity`, `(-0)^-1 = -Infinity`. int32 stays int32 for the exponents 1 to 4 (as PyTorch) and computes in float32 otherwise. Gradients as PyTorch's: `b·a^(b-1)` (0 where
+   * `b = 0`) and `a^b·log(a)` (0 where `a = 0` and `b >= 0`).
+   *
+   * @example
+   * ```ts
+   * import { Tensor } from "@symgrad/symgrad";
+   * const y = await Tensor.from([-2, -2, 0]).pow(Tensor.from([-2, 3, 0])).data();
+   * if (y.join() !== "0.25,-8,1") throw new Error(`pow: ${y}`);
+   * ```
+   */
   pow(exponent: Tensor | number): Tensor {
     if (typeof exponent === "number") {
-      if (exponent === 0) return this.mul(0).add(1);
+      // Exact shortcuts with PyTorch's values and gradients (x·x, sqrt and 1/x are exact).
       if (exponent === 1) return this;
       if (exponent === 0.5) return this.sqrt();
       if (exponent === -1) return this.reciprocal();
-      if (Number.isInteger(exponent) && exponent > 1 && exponent <= 4) {
+      if (exponent === 2 || exponent === 3 || exponent === 4) {
         let out = this.#wrap(this.node);
         for (let i = 1; i < exponent; i++) out = out.mul(this);
         return out;
       }
-      if (Number.isInteger(exponent)) {
-        // Integer powers keep the sign of negative bases: |x|^n · sign(x)^n.
-        const mag = this.abs().log().mul(exponent).exp();
-        return exponent % 2 === 0 ? mag : mag.mul(this.sign());
-      }
     }
-    return this.log().mul(exponent).exp();
+    const [a, b] = this.#operands("pow", exponent);
+    // Integer powers compute in float32 (PyTorch keeps int32, which can overflow silently).
+    if (isFloat(a.dtype)) return this.#wrap(ir.binary("pow", a, b));
+    return this.#wrap(ir.binary("pow", ir.cast(a, "float32"), ir.cast(b, "float32")));
   }
 
   /** `-this` (int32 wraps around: `-(-2^31)` is `-2^31`). */
@@ -582,9 +593,10 @@ export class Tensor {
     return this.#unary("tanh");
   }
 
-  /** `max(x, 0)`, with gradient 0 at 0 as in PyTorch. */
+  /** `max(x, 0)`, with gradient 0 at 0 and NaN kept (gradient 1), as in PyTorch. */
   relu(): Tensor {
-    const out = Tensor.where(this.gt(0), this, 0);
+    // x where (x > 0) == (x == x), that is x > 0 or x is NaN: relu(NaN) is NaN as in PyTorch.
+    const out = Tensor.where(this.gt(0).eq(this.eq(this)), this, 0);
     if (isFloat(this.dtype)) markComposite(out.node, "relu", [this.node], {});
     return out;
   }
@@ -1334,15 +1346,23 @@ export class Tensor {
     );
   }
 
-  /** Max pooling over the last two axes (padding never wins). */
+  /**
+   * Max pooling over the last two axes. As in PyTorch, a window's gradient goes to one element:
+   * its first maximum in row-major window order, or its last NaN; padding never wins.
+   */
   maxPool2d(
     kernel: number | readonly [number, number],
     opts: Pool2dOptions = {},
   ): Tensor {
-    const out = this.#poolWindows("maxPool2d", kernel, opts, -Infinity).max([
-      -2,
-      -1,
-    ]);
+    const windows = this.#poolWindows("maxPool2d", kernel, opts, -Infinity);
+    const [h, w] = this.shape.slice(-2);
+    const plane = Tensor.arange(h * w, undefined, 1, {
+      dtype: windows.dtype,
+      backend: this.backend,
+    })
+      .reshape([h, w]);
+    const index = plane.#poolWindows("maxPool2d", kernel, opts, -1);
+    const out = this.#wrap(windowMax(windows.node, index.node));
     return this.#markPool(out, "max_pool2d", kernel, opts);
   }
 

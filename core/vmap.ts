@@ -72,6 +72,7 @@ export const BATCH_RULES: { readonly [K in Op]: BatchRule<K> } = {
   max: binaryRule,
   cmplt: binaryRule,
   cmpeq: binaryRule,
+  pow: binaryRule,
   where: (xs, bs, _, b) => {
     const [c, x, y] = lifted(xs, bs, b);
     return ir.where(c, x, y);

@@ -37,6 +37,7 @@ const BINARY: Record<string, string> = {
   max: "Max",
   cmplt: "Less",
   cmpeq: "Equal",
+  pow: "Pow",
 };
 
 /** An elementwise operand: a node, or a scalar constant that ONNX broadcasting spreads. */

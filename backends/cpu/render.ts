@@ -168,6 +168,9 @@ function aluDoubleSource(v: KernelValue & { op: "alu" }, arg: (i: number) => str
       return `(${a} < ${b} ? 1 : 0)`;
     case "cmpeq":
       return `(${a} === ${b} ? 1 : 0)`;
+    case "pow":
+      // C's pow (as scalar_ops.ts): Math.pow gives NaN for 1^NaN and (-1)^±Infinity.
+      return `(${a} === 1 || (${a} === -1 && Math.abs(${b}) === Infinity) ? 1 : Math.pow(${a}, ${b}))`;
     case "where":
       return `(${a} ? ${b} : ${c})`;
     case "cast":

@@ -18,7 +18,7 @@
 
 import type { DType } from "../../core/dtype.ts";
 import { f32Literal } from "./wgsl.ts";
-import { maxExpr } from "./wgsl_expr.ts";
+import { addExpr, maxExpr } from "./wgsl_expr.ts";
 
 /** Accumulator code for one reduce op; a state named `n` is the variables `n` (and `n_c`). */
 export interface Accumulator {
@@ -57,7 +57,7 @@ const MAX: Accumulator = {
 /** Neumaier's update of (`n`, `n_c`) by `v`; `v` must be a name or literal. */
 function twoSum(n: string, v: string): string {
   return `{
-  let sum_t = ${n} + ${v};
+  let sum_t = ${addExpr(n, v)};
   let sum_o = bitcast<f32>(bitcast<u32>(sum_t) ^ (nwg.z - 1u));
   ${n}_c += select((${v} - sum_o) + ${n}, (${n} - sum_o) + ${v}, abs(${n}) >= abs(${v}));
   ${n} = sum_t;

@@ -13,6 +13,7 @@
  * @module
  */
 
+import type { DType } from "../../core/dtype.ts";
 import {
   type Kernel,
   kernelOutputs,
@@ -99,6 +100,15 @@ export interface RenderOptions {
 }
 
 /** Kernels (one, or two for a split reduction) computing scheduled kernel `k`. */
+/**
+ * A zero (of padded and guarded values, and constants ±0) that the compiler cannot see is zero
+ * (`nwg.z` is 1 for our 2-D dispatches): Mesa folds `x * 0` to 0, wrong for x = ±Infinity or NaN.
+ */
+function opaqueZero(dtype: DType, zero = 0): string {
+  if (dtype === "bool") return "(nwg.z - 1u)";
+  return `bitcast<f32>(${Object.is(zero, -0) ? "0x80000000u" : "0u"} ^ (nwg.z - 1u))`;
+}
+
 export function renderKernel(
   k: Kernel,
   buffers: readonly ScheduleBuffer[],
@@ -174,7 +184,10 @@ export function renderKernel(
 
   const arg = (i: number) => {
     const v = k.values[i];
-    return v.op === "const" ? literal(v.value, v.dtype) : `v${i}`;
+    if (v.op !== "const") return `v${i}`;
+    return v.value === 0 && v.dtype !== "bool"
+      ? opaqueZero(v.dtype, v.value)
+      : literal(v.value, v.dtype);
   };
   const dtypeOf = (i: number) => k.values[i].dtype;
   const valueSource = (i: number): string => {
@@ -186,11 +199,11 @@ export function renderKernel(
       case "load": {
         const read = readAt(v.buffer, indexSource(v.index));
         if (v.valid.length === 0) return `let v${i} = ${read};`;
-        return `var v${i}: ${t} = ${literal(0, v.dtype)};\n` +
+        return `var v${i}: ${t} = ${opaqueZero(v.dtype)};\n` +
           `if (${v.valid.map(condSource).join(" && ")}) { v${i} = ${read}; }`;
       }
       case "guard":
-        return `let v${i} = select(${literal(0, v.dtype)}, ${arg(v.args[0])}, ${
+        return `let v${i} = select(${opaqueZero(v.dtype)}, ${arg(v.args[0])}, ${
           v.valid.map(condSource).join(" && ")
         });`;
       case "alu":

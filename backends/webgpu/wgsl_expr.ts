@@ -10,11 +10,39 @@
 import type { Cond, KernelValue } from "../../core/schedule.ts";
 import type { Index } from "../../core/symbolic.ts";
 
-/** Helpers for floor division and non-negative remainders of possibly negative indices. */
+/**
+ * C's `pow` (which PyTorch follows) in WGSL, whose `pow` is undefined for negative or zero bases:
+ * `x^0 = 1^y = (-1)^±inf = 1`, NaN otherwise propagates, zero and infinite bases and infinite
+ * exponents by their limits, odd integer powers keep the base's sign (-0 included), and other
+ * powers of finite negative bases are NaN. NaN and infinity tests read the bits.
+ */
+const POW_HELPER = `fn pow_c(a: f32, b: f32) -> f32 {
+  let ab = bitcast<u32>(a) & 0x7fffffffu;
+  let bb = bitcast<u32>(b) & 0x7fffffffu;
+  let inf = bitcast<f32>(0x7f800000u);
+  let x = abs(a);
+  if (bb == 0u || a == 1.0) { return 1.0; }
+  if (ab > 0x7f800000u || bb > 0x7f800000u) { return bitcast<f32>(0x7fc00000u); }
+  if (bb == 0x7f800000u) {
+    if (x == 1.0) { return 1.0; }
+    return select(0.0, inf, (x > 1.0) == (b > 0.0));
+  }
+  let integer = floor(b) == b;
+  let odd = integer && floor(b * 0.5) * 2.0 != b;
+  var r = select(0.0, inf, (ab == 0u) == (b < 0.0));
+  if (ab != 0u && ab != 0x7f800000u) {
+    if (a < 0.0 && !integer) { return bitcast<f32>(0x7fc00000u); }
+    r = pow(x, b);
+  }
+  return select(r, -r, odd && (bitcast<u32>(a) >> 31u) == 1u);
+}
+`;
+
+/** Helpers for floor division and non-negative remainders of possibly negative indices, and pow. */
 export const INDEX_HELPERS =
   `fn fdiv(a: i32, d: i32) -> i32 { return select(a / d, (a - d + 1) / d, a < 0); }
 fn fmod(a: i32, d: i32) -> i32 { return ((a % d) + d) % d; }
-`;
+` + POW_HELPER;
 
 /** The WGSL name of loop variable `l`. */
 export const loopName = (l: number): string => `i${l}`;
@@ -54,6 +82,23 @@ export function condSource(c: Cond): string {
 /** Whether an `f32` is NaN, from its bits (`x != x` may be folded to false by the compiler). */
 const isNan = (x: string) => `((bitcast<u32>(${x}) & 0x7fffffffu) > 0x7f800000u)`;
 
+/** Whether an `f32` is ±Infinity or NaN, from its bits. */
+const nonFinite = (x: string) => `((bitcast<u32>(${x}) & 0x7f800000u) == 0x7f800000u)`;
+
+/**
+ * `a + b` with IEEE results for infinite and NaN operands. WGSL lets compilers assume there are
+ * none, and Mesa folds `x + -x` to 0 and `(x + y) - x` to `y` (wrong for x = ±Infinity or NaN):
+ * where an operand is not finite, the sum is chosen from the bits instead (the non-finite
+ * operand; NaN for NaN or opposite infinities).
+ */
+export function addExpr(a: string, b: string): string {
+  const both = `select(bitcast<f32>(0x7fc00000u), ${a}, ` +
+    `bitcast<u32>(${a}) == bitcast<u32>(${b}) && !${isNan(a)})`;
+  const special = `select(select(${b}, ${a}, ${nonFinite(a)}), ${both}, ` +
+    `${nonFinite(a)} && ${nonFinite(b)})`;
+  return `select(${a} + ${b}, ${special}, ${nonFinite(a)} || ${nonFinite(b)})`;
+}
+
 /** `max` that propagates NaN like the interpreter (WGSL leaves NaN operands unspecified). */
 export function maxExpr(a: string, b: string): string {
   return `select(select(max(${a}, ${b}), ${b}, ${isNan(b)}), ${a}, ${isNan(a)})`;
@@ -92,9 +137,10 @@ export function aluSource(
       return `1.0f / (1.0f + exp(-${a}))`;
     case "tanh":
       // tanh(±15) rounds to ±1 in float32; clamping keeps exp-based versions from inf/inf.
-      return `tanh(clamp(${a}, -15.0f, 15.0f))`;
+      // clamp(NaN) may return a bound: NaN is passed through by its bits.
+      return `select(tanh(clamp(${a}, -15.0f, 15.0f)), ${a}, ${isNan(a)})`;
     case "add":
-      return `${a} + ${b}`;
+      return addExpr(a, b);
     case "mul":
       return `${a} * ${b}`;
     case "max":
@@ -103,6 +149,8 @@ export function aluSource(
       return `select(0u, 1u, ${a} < ${b})`;
     case "cmpeq":
       return `select(0u, 1u, ${a} == ${b})`;
+    case "pow":
+      return `pow_c(${a}, ${b})`;
     case "where":
       return `select(${c}, ${b}, ${a} != 0u)`;
     case "cast": {

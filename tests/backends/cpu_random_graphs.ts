@@ -64,15 +64,32 @@ export interface Built {
 }
 
 /**
- * Replays `r` on `backend` in `dtype`. Every op keeps values bounded (unary ops that could
- * overflow see squashed arguments), so float32 and float64 results stay comparable.
+ * Values in [-1, 1) from a seed with about one in four replaced by NaN, ±Infinity or ±0,
+ * for tests of NaN and infinity semantics (pass as `build`'s `values`).
  */
-export function build(r: Recipe, backend: string, dtype: DType): Built {
+export function specialValues(n: number, seed: number): number[] {
+  const special = [NaN, Infinity, -Infinity, 0, -0];
+  return seededValues(2 * n, seed).map((v, i, all) =>
+    i >= n ? 0 : all[n + i] < -0.5 ? special[Math.floor((v + 1) * 2.5)] : v
+  ).slice(0, n);
+}
+
+/**
+ * Replays `r` on `backend` in `dtype`. Every op keeps values bounded (unary ops that could
+ * overflow see squashed arguments), so float32 and float64 results stay comparable. `values`
+ * gives the input values from a size and a seed (default: uniform in [-1, 1)).
+ */
+export function build(
+  r: Recipe,
+  backend: string,
+  dtype: DType,
+  values: (n: number, seed: number) => number[] = seededValues,
+): Built {
   const inputs: Tensor[] = [];
   let seed = r.seed;
   const make = (shape: readonly number[]) => {
     const size = shape.reduce((p, d) => p * d, 1);
-    const t = Tensor.from(seededValues(size, seed++), { shape: [...shape], dtype, backend });
+    const t = Tensor.from(values(size, seed++), { shape: [...shape], dtype, backend });
     inputs.push(t);
     return t;
   };

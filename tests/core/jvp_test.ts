@@ -85,6 +85,21 @@ Deno.test("jvp: binary primitives, where and comparisons match finite difference
         RUNS,
       ),
   );
+  await t.step("pow (positive base; negative base with an integer exponent)", () =>
+    fc.assert(
+      fc.asyncProperty(
+        broadcastableShapes({ minRank: 0, maxRank: 3, maxExtent: 3 }).chain(([a, b]) =>
+          fc.tuple(t64({ shape: a, min: 0.5, max: 3 }), t64({ shape: b, min: -2, max: 2 }))
+        ),
+        fc.integer({ min: -3, max: 5 }),
+        async ([a, b], n) => {
+          await jvpcheck((a, b) => a.pow(b), [a, b]);
+          const c = Tensor.full(a.shape, n, { dtype: "float64", backend: a.backend });
+          await jvpcheck((a) => a.neg().pow(c), [a]);
+        },
+      ),
+      RUNS,
+    ));
   await t.step("max away from ties", () =>
     fc.assert(
       fc.asyncProperty(distinctPairs, (xy) =>
@@ -223,6 +238,7 @@ Deno.test("jvp: every primitive has a rule and a check in this file", () => {
     "max",
     "cmplt",
     "cmpeq",
+    "pow",
     "where",
     "cast",
     "detach",

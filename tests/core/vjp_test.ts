@@ -55,6 +55,32 @@ Deno.test("vjp: add and mul (with expand and reduce_sum from broadcasting)", asy
     ));
 });
 
+Deno.test("vjp: pow", async (t) => {
+  await t.step("positive base, any exponent (a in [0.5, 3], b in [-2, 2])", () =>
+    fc.assert(
+      fc.asyncProperty(
+        broadcastableShapes({ minRank: 0, maxRank: 3, maxExtent: 3 }).chain(([a, b]) =>
+          fc.tuple(t64({ shape: a, min: 0.5, max: 3 }), t64({ shape: b, min: -2, max: 2 }))
+        ),
+        ([a, b]) => gradcheck((a, b) => a.pow(b), [a, b]),
+      ),
+      RUNS,
+    ));
+  await t.step("negative base, integer exponents: d/da = b·a^(b-1)", () =>
+    fc.assert(
+      fc.asyncProperty(
+        t64({ shape: small, min: -3, max: -0.5 }),
+        fc.integer({ min: -3, max: 5 }),
+        (a, n) =>
+          gradcheck(
+            (a) => a.pow(Tensor.full(a.shape, n, { dtype: "float64", backend: a.backend })),
+            [a],
+          ),
+      ),
+      RUNS,
+    ));
+});
+
 /** A float64 tensor `[2, ...s]` whose elements are pairwise at least 0.01 apart. */
 const distinctPairs = shape({ minRank: 0, maxRank: 2, maxExtent: 3 }).chain((s) =>
   t64({ shape: [2, ...s], min: -2, max: 2, minGap: 0.01 })
@@ -237,6 +263,7 @@ Deno.test("vjp: every primitive with a rule has a check in this file", () => {
     "max",
     "cmplt",
     "cmpeq",
+    "pow",
     "where",
     "cast",
     "detach",

@@ -109,6 +109,7 @@ const PRIMITIVE_CASES: Record<string, [(...xs: Tensor[]) => Tensor, number, numb
   max: [(x, y) => x.maximum(y), 2],
   cmplt: [(x, y) => x.lt(y).cast(x.dtype), 2],
   cmpeq: [(x, y) => x.gt(0).eq(y.gt(0)).cast(x.dtype), 2],
+  pow: [(x, y) => x.abs().add(0.5).pow(y), 2],
   where: [(x, y) => Tensor.where(x.lt(y), x, y.mul(3)), 2],
   cast: [(x) => x.cast(x.dtype === "float64" ? "float32" : "bool").cast(x.dtype), 1],
   detach: [(x) => x.detach().mul(x), 1],

@@ -61,6 +61,14 @@ const CASES: Record<string, OpCase> = {
     inputs: () => [Tensor.zeros([0, 3]), randn([3], 6)],
   },
   Mul: { ops: ["Mul"], f: (x, y) => x.mul(y), inputs: () => [randn([2, 3], 7), randn([2, 3], 8)] },
+  Pow: {
+    ops: ["Pow"],
+    f: (x, y) => x.pow(y),
+    inputs: () => [
+      Tensor.from([[-2, -2, -2, 0, 0, 3], [-8, 1.5, 2, -0.5, 4, 0.25]]),
+      Tensor.from([[-2, 3, 0.5, 0, -1, 2], [1 / 3, -1.5, 10, 3, 0.5, -2]]),
+    ],
+  },
   Max: { ops: ["Max"], f: (x, y) => x.maximum(y), inputs: () => [edgy(), edgy().neg()] },
   Less: { ops: ["Less"], f: (x, y) => x.lt(y), inputs: () => [edgy(), edgy().mul(0.5)] },
   "Less (gt swaps operands)": { ops: ["Less"], f: (x) => x.gt(0.5), inputs: () => [edgy()] },
@@ -271,13 +279,12 @@ for (const [name, c] of Object.entries(CASES)) {
   });
 }
 
-Deno.test("ONNX NaN: where ONNX Runtime and our CPU backend differ, as stated", async () => {
-  // Our relu is where(x > 0, x, 0), and NaN > 0 is false; ONNX's Relu is max(x, 0), which
-  // propagates NaN (as PyTorch's relu does). The exported operator is ONNX's, so it differs here.
+Deno.test("ONNX NaN: relu agrees with ONNX Runtime; ReduceMax differs, as stated", async () => {
+  // relu keeps NaN in both (ONNX's Relu is max(x, 0); ours keeps NaN as PyTorch's relu does).
   const x = Tensor.from([NaN, -1, 0, 2]);
   const relu = await exportOnnx((t: Tensor) => t.relu(), x);
   deepStrictEqual(ortValues(Object.values(await runOnnx(relu, [x]))[0]), [NaN, 0, 0, 2]);
-  deepStrictEqual(Array.from(await x.relu().data()), [0, 0, 0, 2]);
+  deepStrictEqual(Array.from(await x.relu().data()), [NaN, 0, 0, 2]);
   // ONNX Runtime's ReduceMax returns NaN only where NaN comes first in the reduced row; our max
   // (and MaxPool in both) propagates NaN from any position.
   const rows = Tensor.from([[0.5, NaN, -1], [NaN, 1, 3]]);
