@@ -99,16 +99,18 @@ export interface RenderOptions {
   readonly maxBindings: number;
 }
 
-/** Kernels (one, or two for a split reduction) computing scheduled kernel `k`. */
 /**
  * A zero (of padded and guarded values, and constants ±0) that the compiler cannot see is zero
  * (`nwg.z` is 1 for our 2-D dispatches): Mesa folds `x * 0` to 0, wrong for x = ±Infinity or NaN.
  */
 function opaqueZero(dtype: DType, zero = 0): string {
   if (dtype === "bool") return "(nwg.z - 1u)";
+  // Integer products by zero have no special values to lose.
+  if (dtype === "int32") return "0i";
   return `bitcast<f32>(${Object.is(zero, -0) ? "0x80000000u" : "0u"} ^ (nwg.z - 1u))`;
 }
 
+/** Kernels (one, or two for a split reduction) computing scheduled kernel `k`. */
 export function renderKernel(
   k: Kernel,
   buffers: readonly ScheduleBuffer[],

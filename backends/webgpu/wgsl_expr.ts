@@ -140,7 +140,8 @@ export function aluSource(
       // clamp(NaN) may return a bound: NaN is passed through by its bits.
       return `select(tanh(clamp(${a}, -15.0f, 15.0f)), ${a}, ${isNan(a)})`;
     case "add":
-      return addExpr(a, b);
+      // i32 `+` wraps around as two's complement and has no special values.
+      return v.dtype === "int32" ? `${a} + ${b}` : addExpr(a, b);
     case "mul":
       return `${a} * ${b}`;
     case "max":
