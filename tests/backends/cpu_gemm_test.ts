@@ -188,3 +188,41 @@ Deno.test("gemm: large float32 products over many blocks and threads equal the i
     await assertSameOn(build, "conv2d", "float32", true);
   });
 });
+
+Deno.test("gemm: operands through nested pads (four conditions) and casts equal the interpreter", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({
+        m: fc.integer({ min: 1, max: 12 }),
+        k: fc.integer({ min: 1, max: 12 }),
+        n: fc.integer({ min: 1, max: 20 }),
+        seed: fc.nat(),
+        special: fc.boolean(),
+      }),
+      async ({ m, k, n, seed, special }) => {
+        const build = (backend: string): Built => {
+          const f32 = (shape: number[], s: number) =>
+            Tensor.from(values(shape[0] * shape[1], s, special), { shape, backend });
+          // [m, k] padded, sliced and padded again: [m + 3, k + 4], read under four conditions.
+          const a = f32([m, k], seed).pad([[1, 2], [2, 1]]).slice([[1, m + 3], [0, k + 3]])
+            .pad([[1, 0], [0, 1]]);
+          // A float64 operand rounded to float32, and a bool one (stored as 0/1).
+          const b64 = Tensor.from(values((k + 4) * n, seed + 1, special), {
+            shape: [k + 4, n],
+            dtype: "float64",
+            backend,
+          });
+          const mask = Tensor.from(values((k + 4) * n, seed + 2, false).map((x) => x > 0 ? 1 : 0), {
+            shape: [k + 4, n],
+            dtype: "bool",
+            backend,
+          });
+          const outs = [a.matmul(b64.cast("float32")), a.matmul(mask.cast("float32"))];
+          return { outs, gemm: gemmKernels(outs) };
+        };
+        await assertSameOn(build, `padded m=${m} k=${k} n=${n}`, "float32", true);
+      },
+    ),
+    { numRuns: 60 },
+  );
+});

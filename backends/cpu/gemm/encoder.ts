@@ -200,6 +200,7 @@ export const OP = {
   i32GtS: 0x4a,
   i32LeS: 0x4c,
   i32GeS: 0x4e,
+  i32LtU: 0x49,
   i32Load: 0x28,
   i32Store: 0x36,
   i32Load8U: 0x2d,

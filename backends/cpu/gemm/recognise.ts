@@ -144,8 +144,12 @@ export function recogniseGemm(
   const bLoops = outs.filter((l) => !mLoops.includes(l) && !nLoops.includes(l));
   const size = (ls: number[]) => ls.reduce((p, l) => p * k.loops[l].extent, 1);
   let [a, b] = [ta, tb];
-  // The longer side goes across vector lanes.
-  if (size(mLoops) > size(nLoops)) {
+  // The side with the output's unit-stride loop goes across vector lanes (tiles store rows of
+  // consecutive outputs) when it fills them; else the longer side does.
+  const unit = (ls: number[]) => ls.some((l) => Math.abs(outC.get(l) ?? 0) === 1);
+  const lanes = (ls: number[]) => unit(ls) && size(ls) >= 32;
+  const swap = lanes(mLoops) !== lanes(nLoops) ? lanes(mLoops) : size(mLoops) > size(nLoops);
+  if (swap) {
     [a, b, sa, sb, mLoops, nLoops] = [b, a, sb, sa, nLoops, mLoops];
   }
   const parts = (c: number, m: Map<number, number>, rows: number[], inner: number[]) => ({

@@ -23,7 +23,7 @@ const KC = 256;
 /** Largest row and column blocks per unit; smaller when that leaves too few units to share. */
 const MC = 64, NC = 256;
 /** Units wanted per job, so that threads can balance. */
-const MIN_UNITS = 16;
+const MIN_UNITS = 8;
 
 let chosen: boolean | undefined;
 let envValue: boolean | undefined;

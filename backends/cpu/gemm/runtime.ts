@@ -80,6 +80,7 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
   const module = new WebAssembly.Module(bytes);
   const mem = new WebAssembly.Memory({ initial: 8 });
   const inst = new WebAssembly.Instance(module, { env: { mem } });
+  const packFn = inst.exports.pack as (...args: number[]) => void;
   const block = inst.exports.block as (
     pa: number,
     pb: number,
@@ -105,11 +106,44 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     return t;
   }
 
+  /** Smallest and largest value of `rows` in each tile of `w` rows. */
+  function tileRanges(rows: Int32Array, w: number): { min: Int32Array; max: Int32Array } {
+    const n = Math.ceil(rows.length / w);
+    const min = new Int32Array(n), max = new Int32Array(n);
+    for (let t = 0; t < n; t++) {
+      let lo = rows[t * w], hi = lo;
+      for (let j = t * w + 1; j < Math.min(rows.length, (t + 1) * w); j++) {
+        lo = Math.min(lo, rows[j]);
+        hi = Math.max(hi, rows[j]);
+      }
+      min[t] = lo;
+      max[t] = hi;
+    }
+    return { min, max };
+  }
+
   interface Tables {
     c: number;
     batch: Int32Array;
     rows: Int32Array;
     inner: Int32Array;
+  }
+  interface Operand {
+    buffer: number;
+    index: Tables;
+    conds: { t: Tables; lo: number; hi: number; min: Int32Array; max: Int32Array }[];
+    /** Tile width (the micro tile's rows or columns) and rows per unit. */
+    w: number;
+    block: number;
+    /** Whether each tile's rows are consecutive elements (vector copies). */
+    contiguous: Uint8Array;
+    /** Smallest and largest row offset of each unit's block of rows; range of K offsets. */
+    blockMin: Int32Array;
+    blockMax: Int32Array;
+    innerMin: number;
+    innerMax: number;
+    /** Longest source range one unit reads, in elements. */
+    span: number;
   }
   interface Prepared {
     job: GemmJob;
@@ -119,8 +153,8 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     nK: number;
     mBlocks: number;
     nBlocks: number;
-    a: { buffer: number; index: Tables; conds: { t: Tables; lo: number; hi: number }[] };
-    b: { buffer: number; index: Tables; conds: { t: Tables; lo: number; hi: number }[] };
+    a: Operand;
+    b: Operand;
     out: Tables;
     lo: Int32Array;
     hi: Int32Array;
@@ -136,11 +170,40 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
       rows: table(rows, p.rows),
       inner: table(inner, p.inner),
     });
-    const operand = (o: JobOperand, rows: readonly number[]) => ({
-      buffer: o.buffer,
-      index: tables(o.index, rows, job.k),
-      conds: o.conds.map((c) => ({ t: tables(c.index, rows, job.k), lo: c.lo, hi: c.hi })),
-    });
+    const operand = (o: JobOperand, rows: readonly number[], w: number, block: number) => {
+      const index = tables(o.index, rows, job.k);
+      const r = index.rows;
+      const contiguous = new Uint8Array(Math.ceil(r.length / w));
+      for (let t = 0; t < contiguous.length; t++) {
+        let ok = (t + 1) * w <= r.length;
+        for (let j = 1; ok && j < w; j++) ok = r[t * w + j] === r[t * w] + j;
+        contiguous[t] = ok ? 1 : 0;
+      }
+      const blocks = tileRanges(r, block),
+        inners = tileRanges(index.inner, Math.max(1, index.inner.length));
+      const innerMin = index.inner.length ? inners.min[0] : 0;
+      const innerMax = index.inner.length ? inners.max[0] : 0;
+      let span = 1;
+      for (let u = 0; u < blocks.min.length; u++) {
+        span = Math.max(span, blocks.max[u] - blocks.min[u] + innerMax - innerMin + 1);
+      }
+      return {
+        buffer: o.buffer,
+        index,
+        conds: o.conds.map((c) => {
+          const t = tables(c.index, rows, job.k);
+          return { t, lo: c.lo, hi: c.hi, ...tileRanges(t.rows, w) };
+        }),
+        w,
+        block,
+        contiguous,
+        blockMin: blocks.min,
+        blockMax: blocks.max,
+        innerMin,
+        innerMax,
+        span,
+      };
+    };
     const nM = size(job.m), nN = size(job.n);
     const nConds = Math.max(job.a.conds.length, job.b.conds.length);
     return {
@@ -151,83 +214,225 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
       nK: size(job.k),
       mBlocks: Math.ceil(nM / job.mc),
       nBlocks: Math.ceil(nN / job.nc),
-      a: operand(job.a, job.m),
-      b: operand(job.b, job.n),
+      a: operand(job.a, job.m, job.mr, job.mc),
+      b: operand(job.b, job.n, job.nr, job.nc),
       out: tables(job.out.index, job.m, job.n),
       lo: new Int32Array(nConds),
       hi: new Int32Array(nConds),
     };
   }
 
+  /** Where things live in the heap during one call (float/int element offsets). */
+  interface Layout {
+    pa: number;
+    pb: number;
+    pc: number;
+    modes: number; // byte offset
+    rowsA: number;
+    innerA: number;
+    rowsB: number;
+    innerB: number;
+    srcA: number;
+    srcB: number;
+  }
+
   /**
-   * Packs rows `[r0, r0 + count)` (tiles of `w` rows, zero past `nR`) of K block
-   * `[k0, k0 + kcl)` of an operand at `dst` as `[tile][k][w]`.
+   * Packs tiles `[r0 / w, r0 / w + tiles)` (zero past `nR`) of K block `[k0, k0 + kcl)` of an
+   * operand at `dst` as `[tile][k][w]`, reading the source copy at `srcPtr` (a byte address
+   * such that element `e` of the operand's buffer, offset by its constant and batch parts, is
+   * at `srcPtr + 4e`). Padding conditions are checked against each tile's range of row values
+   * here: most rows are wholly inside (a gather, or vector copies when the tile's rows are
+   * consecutive) or wholly outside (zeros), and the wasm `pack` does those; the few rows that
+   * straddle a boundary are packed element by element after it.
    */
-  function pack(
+  function packOperand(
     p: Prepared,
-    o: Prepared["a"],
+    o: Operand,
     src: ArrayLike<number>,
     bi: number,
     r0: number,
     tiles: number,
     nR: number,
-    w: number,
     k0: number,
     kcl: number,
     dst: number,
+    srcPtr: number,
+    rowsAt: number,
+    innerAt: number,
+    modesAt: number,
+    condsAt: readonly number[],
+    boundsAt: number,
   ): void {
+    const w = o.w;
+    const modes = bytes8;
+    const conds = o.conds, nc = conds.length, lo = p.lo, hi = p.hi;
+    const tile0 = r0 / w;
+    let straddle = false;
+    for (let t = 0; t < tiles; t++) {
+      const tile = tile0 + t;
+      const full = o.contiguous[tile] === 1 ? 3 : 0;
+      const m = modesAt + t * kcl;
+      if (nc === 0) {
+        modes.fill(full, m, m + kcl);
+        continue;
+      }
+      for (let kk = 0; kk < kcl; kk++) {
+        let mode = full;
+        for (let q = 0; q < nc; q++) {
+          const c = conds[q], ct = c.t;
+          const s = ct.c + ct.batch[bi] + ct.inner[k0 + kk];
+          if (c.max[tile] < c.lo - s || c.min[tile] >= c.hi - s) {
+            mode = 2;
+            break;
+          }
+          if (c.min[tile] < c.lo - s || c.max[tile] >= c.hi - s) mode = 1;
+        }
+        if (mode === 1) {
+          if (nc > 2) {
+            mode = 4;
+            straddle = true;
+          } else {
+            const bAt = boundsAt / 4 + (t * kcl + kk) * 4;
+            for (let q = 0; q < 2; q++) {
+              const c = conds[Math.min(q, nc - 1)], ct = c.t;
+              const s = ct.c + ct.batch[bi] + ct.inner[k0 + kk];
+              ints[bAt + 2 * q] = c.lo - s;
+              ints[bAt + 2 * q + 1] = c.hi - s;
+            }
+          }
+        }
+        modes[m + kk] = mode;
+      }
+    }
+    const rEndLast = Math.min(w, nR - (r0 + (tiles - 1) * w));
+    const c0 = condsAt.length > 0 ? (condsAt[0] + r0) * 4 : 0;
+    const c1 = condsAt.length > 1 ? (condsAt[1] + r0) * 4 : c0;
+    packFn(
+      dst * 4,
+      srcPtr,
+      (rowsAt + r0) * 4,
+      (innerAt + k0) * 4,
+      modesAt,
+      tiles,
+      kcl,
+      w,
+      rEndLast,
+      c0,
+      c1,
+      boundsAt,
+    );
+    if (!straddle) return;
     const h = heap;
     const rows = o.index.rows, inner = o.index.inner;
     const ob = o.index.c + o.index.batch[bi];
-    const conds = o.conds, nc = conds.length, lo = p.lo, hi = p.hi;
     for (let t = 0; t < tiles; t++) {
       const rb = r0 + t * w;
       const rEnd = Math.min(w, nR - rb);
       for (let kk = 0; kk < kcl; kk++) {
+        if (modes[modesAt + t * kcl + kk] !== 4) continue;
+        for (let q = 0; q < nc; q++) {
+          const ct = conds[q].t;
+          const s = ct.c + ct.batch[bi] + ct.inner[k0 + kk];
+          lo[q] = conds[q].lo - s;
+          hi[q] = conds[q].hi - s;
+        }
         const base = ob + inner[k0 + kk];
         const d = dst + (t * kcl + kk) * w;
-        if (nc === 0) {
-          for (let j = 0; j < rEnd; j++) h[d + j] = src[base + rows[rb + j]];
-        } else {
+        let j = 0;
+        for (; j < rEnd; j++) {
+          let ok = true;
           for (let q = 0; q < nc; q++) {
-            const ct = conds[q].t;
-            const s = ct.c + ct.batch[bi] + ct.inner[k0 + kk];
-            lo[q] = conds[q].lo - s;
-            hi[q] = conds[q].hi - s;
-          }
-          for (let j = 0; j < rEnd; j++) {
-            let ok = true;
-            for (let q = 0; q < nc; q++) {
-              const x = conds[q].t.rows[rb + j];
-              if (x < lo[q] || x >= hi[q]) {
-                ok = false;
-                break;
-              }
+            const x = conds[q].t.rows[rb + j];
+            if (x < lo[q] || x >= hi[q]) {
+              ok = false;
+              break;
             }
-            h[d + j] = ok ? src[base + rows[rb + j]] : 0;
           }
+          h[d + j] = ok ? src[base + rows[rb + j]] : 0;
         }
-        for (let j = rEnd < 0 ? 0 : rEnd; j < w; j++) h[d + j] = 0;
+        for (; j < w; j++) h[d + j] = 0;
       }
     }
   }
+
+  let bytes8 = new Uint8Array(mem.buffer);
+  let ints = new Int32Array(mem.buffer);
 
   function ensure(floats: number): void {
     const need = Math.ceil((floats * 4) / 65536) - mem.buffer.byteLength / 65536;
     if (need > 0) {
       mem.grow(need);
       heap = new Float32Array(mem.buffer);
+      bytes8 = new Uint8Array(mem.buffer);
+      ints = new Int32Array(mem.buffer);
     }
   }
+
+  /**
+   * Copies the source range unit `(bi, block)` of operand `o` reads to `at` unless the range
+   * copied last (`have`) already covers it; returns the byte address `srcPtr` for `pack`.
+   */
+  function stage(
+    o: Operand,
+    src: ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> },
+    bi: number,
+    block: number,
+    at: number,
+    have: Int32Array,
+    slot: number,
+  ): number {
+    const base = o.index.c + o.index.batch[bi];
+    const from = Math.max(0, base + o.blockMin[block] + o.innerMin);
+    const to = Math.min(src.length, base + o.blockMax[block] + o.innerMax + 1);
+    if (!(have[slot] <= from && to <= have[slot + 1] && have[slot + 2] === 1)) {
+      if (to > from) heap.set(src.subarray(from, to), at);
+      have[slot] = from;
+      have[slot + 1] = to;
+      have[slot + 2] = 1;
+    }
+    return ((at - have[slot] + base) * 4) | 0;
+  }
+
+  const have = new Int32Array(6);
+  const CACHE_FLOATS = 1 << 22;
 
   function run(text: string, bufs: ArrayLike<number>[], start: number, end: number): void {
     let p = prepared.get(text);
     if (p === undefined) prepared.set(text, p = prepare(text));
     const { job, nM, nN, nK, mBlocks, nBlocks } = p;
     const { mc, nc, kc, mr, nr } = job;
-    const pa = 0, pb = mc * kc, pc = pb + nc * kc;
-    ensure(pc + mc * nc);
-    const srcA = bufs[job.a.buffer], srcB = bufs[job.b.buffer];
+    // Layout (in floats): panels, C tiles, modes, index tables, source copies.
+    // A's panels for every K block are kept while consecutive units share their rows, unless
+    // that is more than CACHE_FLOATS.
+    const kBlocks = Math.max(1, Math.ceil(nK / kc));
+    const keepA = mc * kc * kBlocks <= CACHE_FLOATS;
+    const pa = 0, pb = mc * kc * (keepA ? kBlocks : 1), pc = pb + nc * kc;
+    const rowsPerPack = Math.max(mc / mr, nc / nr) * kc;
+    const modesAt = (pc + mc * nc) * 4;
+    const boundsAt = modesAt + Math.ceil(rowsPerPack / 4) * 4;
+    const rowsA = boundsAt / 4 + rowsPerPack * 4;
+    const innerA = rowsA + nM, rowsB = innerA + nK, innerB = rowsB + nN;
+    let at = innerB + nK;
+    const condsA: number[] = [], condsB: number[] = [];
+    const condTables = (o: Operand, list: number[], n: number) => {
+      if (o.conds.length > 2) return;
+      for (const c of o.conds) list.push(at), at += n;
+    };
+    condTables(p.a, condsA, nM);
+    condTables(p.b, condsB, nN);
+    const srcAt = at, srcBt = srcAt + p.a.span;
+    ensure(srcBt + p.b.span);
+    const L = ints;
+    L.set(p.a.index.rows, rowsA);
+    L.set(p.a.index.inner, innerA);
+    L.set(p.b.index.rows, rowsB);
+    L.set(p.b.index.inner, innerB);
+    condsA.forEach((x, q) => L.set(p.a.conds[q].t.rows, x));
+    condsB.forEach((x, q) => L.set(p.b.conds[q].t.rows, x));
+    have[2] = have[5] = 0;
+    let lastA = -1;
+    type Src = ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> };
+    const srcA = bufs[job.a.buffer] as Src, srcB = bufs[job.b.buffer] as Src;
     const out = bufs[job.out.buffer] as unknown as { [i: number]: number };
     const om = p.out.rows, on = p.out.inner;
     for (let u = start; u < end; u++) {
@@ -237,12 +442,53 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
       const m0 = mi * mc, n0 = ni * nc;
       const mcl = Math.min(mc, nM - m0), ncl = Math.min(nc, nN - n0);
       const mTiles = Math.ceil(mcl / mr), nTiles = Math.ceil(ncl / nr);
+      const ptrA = stage(p.a, srcA, bi, mi, srcAt, have, 0);
+      const ptrB = stage(p.b, srcB, bi, ni, srcBt, have, 3);
+      const packedA = keepA && lastA === bi * mBlocks + mi;
+      lastA = keepA ? bi * mBlocks + mi : -1;
       let k0 = 0;
       do {
         const kcl = Math.min(kc, nK - k0);
-        pack(p, p.b, srcB, bi, n0, nTiles, nN, nr, k0, kcl, pb);
-        pack(p, p.a, srcA, bi, m0, mTiles, nM, mr, k0, kcl, pa);
-        block(pa * 4, pb * 4, pc * 4, mTiles, nTiles, kcl, k0 === 0 ? 1 : 0);
+        packOperand(
+          p,
+          p.b,
+          srcB,
+          bi,
+          n0,
+          nTiles,
+          nN,
+          k0,
+          kcl,
+          pb,
+          ptrB,
+          rowsB,
+          innerB,
+          modesAt,
+          condsB,
+          boundsAt,
+        );
+        const paK = keepA ? pa + (k0 / kc) * mc * kc : pa;
+        if (!packedA) {
+          packOperand(
+            p,
+            p.a,
+            srcA,
+            bi,
+            m0,
+            mTiles,
+            nM,
+            k0,
+            kcl,
+            paK,
+            ptrA,
+            rowsA,
+            innerA,
+            modesAt,
+            condsA,
+            boundsAt,
+          );
+        }
+        block(paK * 4, pb * 4, pc * 4, mTiles, nTiles, kcl, k0 === 0 ? 1 : 0);
         k0 += kc;
       } while (k0 < nK);
       const h = heap;
@@ -251,9 +497,10 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
         const mt = Math.floor(i / mr), r = i - mt * mr;
         const o = ob + om[m0 + i];
         const rowBase = pc + (mt * nTiles * mr + r) * nr;
-        for (let j = 0; j < ncl; j++) {
-          const nt = Math.floor(j / nr), jj = j - nt * nr;
-          out[o + on[n0 + j]] = h[rowBase + nt * mr * nr + jj];
+        for (let nt = 0, j = 0; nt < nTiles; nt++) {
+          const src = rowBase + nt * mr * nr;
+          const jEnd = Math.min(ncl, j + nr);
+          for (let jj = 0; j < jEnd; j++, jj++) out[o + on[n0 + j]] = h[src + jj];
         }
       }
     }
