@@ -244,7 +244,6 @@ export class CpuBackend extends HostBackend {
             bufs[b] = covered.has(b) ? this.allocUnzeroed(dtype, size) : super.alloc(dtype, size);
           }
           const k = plans[i];
-          const t0 = performance.now();
           if (pool !== undefined && k.parallel && k.slots.every((b) => isShared(bufs[b]))) {
             // A job the workers take long over returns a promise (see ThreadPool.run).
             const pending = pool.run(k.id, k.source, k.fn, bufs, k.slots, k.extent);
@@ -253,10 +252,6 @@ export class CpuBackend extends HostBackend {
             k.fn(bufs, 0, k.extent);
           }
           this.stats.kernelsRun++;
-          // deno-lint-ignore no-explicit-any
-          const P = ((globalThis as any).__prof ??= new Map());
-          const key = k.source.split("\n")[1] + " " + s.kernels[i].loops.map((l) => (l.reduce ? "r" : "") + l.extent).join(",");
-          P.set(key, (P.get(key) ?? 0) + performance.now() - t0);
           for (const b of dies.get(i) ?? []) this.#release(bufs, b);
         }
       } finally {
