@@ -416,7 +416,7 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     const condsA: number[] = [], condsB: number[] = [];
     const condTables = (o: Operand, list: number[], n: number) => {
       if (o.conds.length > 2) return;
-      for (const c of o.conds) list.push(at), at += n;
+      for (let q = 0; q < o.conds.length; q++) list.push(at), at += n;
     };
     condTables(p.a, condsA, nM);
     condTables(p.b, condsB, nN);
