@@ -395,6 +395,8 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
 
   const have = new Int32Array(6);
   const CACHE_FLOATS = 1 << 22;
+  /** The job whose index tables are in the heap now. */
+  let tablesOf: Prepared | undefined;
 
   function run(text: string, bufs: ArrayLike<number>[], start: number, end: number): void {
     let p = prepared.get(text);
@@ -422,13 +424,17 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     condTables(p.b, condsB, nN);
     const srcAt = at, srcBt = srcAt + p.a.span;
     ensure(srcBt + p.b.span);
-    const L = ints;
-    L.set(p.a.index.rows, rowsA);
-    L.set(p.a.index.inner, innerA);
-    L.set(p.b.index.rows, rowsB);
-    L.set(p.b.index.inner, innerB);
-    condsA.forEach((x, q) => L.set(p.a.conds[q].t.rows, x));
-    condsB.forEach((x, q) => L.set(p.b.conds[q].t.rows, x));
+    // The tables depend on the job only: a thread's slices of one job copy them once.
+    if (tablesOf !== p) {
+      const L = ints;
+      L.set(p.a.index.rows, rowsA);
+      L.set(p.a.index.inner, innerA);
+      L.set(p.b.index.rows, rowsB);
+      L.set(p.b.index.inner, innerB);
+      condsA.forEach((x, q) => L.set(p.a.conds[q].t.rows, x));
+      condsB.forEach((x, q) => L.set(p.b.conds[q].t.rows, x));
+      tablesOf = p;
+    }
     have[2] = have[5] = 0;
     let lastA = -1;
     type Src = ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> };
