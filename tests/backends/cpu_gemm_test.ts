@@ -226,3 +226,45 @@ Deno.test("gemm: operands through nested pads (four conditions) and casts equal 
     { numRuns: 60 },
   );
 });
+
+Deno.test("gemm: operands with fused elementwise prologues equal the interpreter", async () => {
+  // A normalization, relu and max-pool fused into a convolution's input (as in the MNIST
+  // model), and a sigmoid on a broadcast matmul operand; values and gradients.
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({
+        n: fc.integer({ min: 1, max: 3 }),
+        cin: fc.integer({ min: 1, max: 4 }),
+        cout: fc.integer({ min: 1, max: 5 }),
+        hw: fc.integer({ min: 2, max: 9 }),
+        seed: fc.nat(),
+        special: fc.boolean(),
+      }),
+      async ({ n, cin, cout, hw, seed, special }) => {
+        const build = (backend: string): Built => {
+          const t = (shape: number[], s: number) =>
+            Tensor.from(values(shape.reduce((p, d) => p * d, 1), s, special), {
+              shape,
+              backend,
+            });
+          const x = t([n, cin, 2 * hw, 2 * hw], seed);
+          const scale = t([1, cin, 1, 1], seed + 1), shift = t([1, cin, 1, 1], seed + 2);
+          const h = x.mul(scale).add(shift).relu().maxPool2d(2);
+          const wt = t([cout, cin, 3, 3], seed + 3);
+          const y = h.conv2d(wt, { padding: 1 });
+          const m = t([n, 3, cin], seed + 4).sigmoid().matmul(t([cin, 5], seed + 5));
+          const g = gradients(y.mul(t(y.shape as number[], seed + 6)).sum(), [x, wt, scale]);
+          const outs = [y, m, ...g];
+          return { outs, gemm: gemmKernels(outs) };
+        };
+        await assertSameOn(
+          build,
+          `prologue n=${n} cin=${cin} cout=${cout} hw=${hw}`,
+          "float32",
+          true,
+        );
+      },
+    ),
+    { numRuns: 60 },
+  );
+});

@@ -14,7 +14,7 @@
  */
 
 import type { Cond, Kernel, KernelValue, ScheduleBuffer } from "../../../core/schedule.ts";
-import type { Index } from "../../../core/symbolic.ts";
+import { type Index, loopsOf } from "../../../core/symbolic.ts";
 
 /** An affine expression split by axis group: `c + Σ coef·loop` over batch, row/column and K loops. */
 export interface AffineParts {
@@ -40,6 +40,26 @@ export interface GemmOperand {
     readonly lo: number;
     readonly hi: number;
   }[];
+  /**
+   * Set when the operand is computed by elementwise ops (then `buffer` is -1): the kernel values
+   * it depends on, its root, and the index split of each load and guard among them.
+   */
+  readonly expr?: {
+    readonly root: number;
+    readonly values: readonly number[];
+    readonly reads: Readonly<Record<string, ExprRead>>;
+  };
+}
+
+/** A load's index (undefined for a guard) and the conditions of a load or guard. */
+export interface ExprRead {
+  /** The element index (loads only; undefined when it is not affine: evaluated per element). */
+  readonly index: AffineParts | undefined;
+  /** Conditions under which the value is read (else it is 0); non-affine ones undefined. */
+  readonly conds: readonly (
+    | { readonly index: AffineParts; readonly lo: number; readonly hi: number }
+    | undefined
+  )[];
 }
 
 /** A recognised contraction; loops are listed by extent, each group row-major. */
@@ -58,6 +78,13 @@ export interface GemmPlan {
   readonly b: GemmOperand;
   /** The output: buffer and index (`rows` over M loops, `inner` over N loops). */
   readonly out: { readonly buffer: number; readonly index: AffineParts };
+  /** Kernel loop numbers of each group (for code that evaluates indices per element). */
+  readonly loops: {
+    readonly batch: readonly number[];
+    readonly m: readonly number[];
+    readonly n: readonly number[];
+    readonly k: readonly number[];
+  };
 }
 
 const KERNEL_FIELDS = new Set([
@@ -75,6 +102,44 @@ interface Traced {
   readonly buffer: number;
   readonly index: Index;
   readonly conds: readonly Cond[];
+  /** For an operand computed by elementwise ops: its values (sorted) and root. */
+  readonly expr?: { readonly root: number; readonly values: readonly number[] };
+}
+
+/**
+ * An operand computed from loads by elementwise ops (a prologue, such as a normalization fused
+ * into a convolution's input): every value it depends on, or undefined when one is not an
+ * elementwise op, a guard, a constant or a load.
+ */
+function traceExpr(k: Kernel, root: number): Traced | undefined {
+  const seen = new Set<number>();
+  const visit = (i: number): boolean => {
+    if (seen.has(i)) return true;
+    seen.add(i);
+    const v = k.values[i];
+    if (v.op === "load" || v.op === "const") return true;
+    if (v.op === "guard" || v.op === "alu") return v.args.every(visit);
+    return false;
+  };
+  if (!visit(root)) return undefined;
+  const values = [...seen].sort((a, b) => a - b);
+  return {
+    buffer: -1,
+    index: { c: 0, terms: [], min: 0, max: 0, key: "0" },
+    conds: [],
+    expr: { root, values },
+  };
+}
+
+/** The index expressions an operand reads through (its load, conditions, or all of its expr's). */
+function indicesOf(k: Kernel, t: Traced): Index[] {
+  if (t.expr === undefined) return [t.index, ...t.conds.map((c) => c.index)];
+  return t.expr.values.flatMap((i) => {
+    const v = k.values[i];
+    if (v.op === "load") return [v.index, ...v.valid.map((c) => c.index)];
+    if (v.op === "guard") return v.valid.map((c) => c.index);
+    return [];
+  });
 }
 
 /** Follows guards and at most one cast to float32 down to a load, collecting conditions. */
@@ -123,7 +188,15 @@ export function recogniseGemm(
   if (buffers[k.out.buffer].dtype !== "float32") return undefined;
   const r = k.values[k.result];
   if (r.op !== "alu" || r.alu !== "mul" || r.dtype !== "float32") return undefined;
-  const ta = trace(k, buffers, r.args[0]), tb = trace(k, buffers, r.args[1]);
+  // A plain load with a non-affine index (div/mod left by pads of reshaped views) is packed
+  // like a computed operand, evaluating its index per element.
+  const affine = (t: Traced | undefined) =>
+    t !== undefined && [t.index, ...t.conds.map((c) => c.index)].every((x) => coefs(x));
+  const traced = (i: number) => {
+    const t = trace(k, buffers, i);
+    return affine(t) ? t : traceExpr(k, i);
+  };
+  const ta = traced(r.args[0]), tb = traced(r.args[1]);
   if (ta === undefined || tb === undefined) return undefined;
   if (k.reads.includes(k.out.buffer)) return undefined;
   const outC = coefs(k.out.index);
@@ -132,7 +205,7 @@ export function recogniseGemm(
     const all = [t.index, ...t.conds.map((c) => c.index)].map(coefs);
     if (all.some((m) => m === undefined)) return undefined;
     const loops = new Set<number>();
-    for (const m of all) for (const l of m!.keys()) loops.add(l);
+    for (const x of indicesOf(k, t)) for (const l of loopsOf(x)) loops.add(l);
     return { loops, index: all[0]!, conds: all.slice(1) as Map<number, number>[] };
   };
   let sa = side(ta), sb = side(tb);
@@ -158,6 +231,10 @@ export function recogniseGemm(
     rows: rows.map((l) => m.get(l) ?? 0),
     inner: inner.map((l) => m.get(l) ?? 0),
   });
+  const split = (x: Index, rows: number[]) => {
+    const m = coefs(x);
+    return m === undefined ? undefined : parts(x.c, m, rows, reds);
+  };
   const operand = (t: Traced, s: NonNullable<typeof sa>, rows: number[]): GemmOperand => ({
     buffer: t.buffer,
     index: parts(t.index.c, s.index, rows, reds),
@@ -166,6 +243,21 @@ export function recogniseGemm(
       lo: c.lo,
       hi: c.hi,
     })),
+    expr: t.expr === undefined ? undefined : {
+      root: t.expr.root,
+      values: t.expr.values,
+      reads: Object.fromEntries(t.expr.values.flatMap((i) => {
+        const v = k.values[i];
+        if (v.op !== "load" && v.op !== "guard") return [];
+        return [[i, {
+          index: v.op === "load" ? split(v.index, rows) : undefined,
+          conds: v.valid.map((c) => {
+            const x = split(c.index, rows);
+            return x && { index: x, lo: c.lo, hi: c.hi };
+          }),
+        }]];
+      })),
+    },
   });
   const extents = (ls: number[]) => ls.map((l) => k.loops[l].extent);
   return {
@@ -176,5 +268,6 @@ export function recogniseGemm(
     a: operand(a, sa, mLoops),
     b: operand(b, sb, nLoops),
     out: { buffer: k.out.buffer, index: parts(k.out.index.c, outC, mLoops, nLoops) },
+    loops: { batch: bLoops, m: mLoops, n: nLoops, k: reds },
   };
 }

@@ -19,8 +19,34 @@
 /** What {@link gemmRuntime} returns: `run(plan, bufs, start, end)` computes units `[start, end)`. */
 export interface GemmRuntime {
   /** Runs units `[start, end)` of the job described by `plan` (a {@link GemmJob} as JSON). */
-  run(plan: string, bufs: ArrayLike<number>[], start: number, end: number): void;
+  run(
+    plan: string,
+    bufs: ArrayLike<number>[],
+    start: number,
+    end: number,
+    packA?: ExprPacker,
+    packB?: ExprPacker,
+  ): void;
 }
+
+/**
+ * Packs an operand computed by elementwise ops (generated per kernel by render.ts):
+ * `(heap, bufs, tables, bi, r0, tiles, nR, w, k0, kcl, dst)`.
+ */
+export type ExprPacker = (
+  h: Float32Array,
+  bufs: ArrayLike<number>[],
+  tables: unknown,
+  loopValues: unknown,
+  bi: number,
+  r0: number,
+  tiles: number,
+  nR: number,
+  w: number,
+  k0: number,
+  kcl: number,
+  dst: number,
+) => void;
 
 /** A job for {@link gemmRuntime}: the contraction plus its block sizes (see recognise.ts). */
 export interface GemmJob {
@@ -70,6 +96,18 @@ export interface JobOperand {
   readonly index: JobParts;
   /** Conditions `lo <= index < hi` for reading (else the value is 0). */
   readonly conds: readonly { readonly index: JobParts; readonly lo: number; readonly hi: number }[];
+  /** For an operand computed by elementwise ops: the split index of each load and guard. */
+  readonly expr?: {
+    readonly reads: Readonly<
+      Record<string, {
+        readonly index: JobParts | undefined;
+        readonly conds: readonly (
+          | { readonly index: JobParts; readonly lo: number; readonly hi: number }
+          | undefined
+        )[];
+      }>
+    >;
+  };
 }
 
 /**
@@ -144,6 +182,10 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     innerMax: number;
     /** Longest source range one unit reads, in elements. */
     span: number;
+    /** Index tables of the loads and guards of an operand computed by elementwise ops. */
+    exprTables: unknown;
+    /** Loop values per group point, for the same operand. */
+    loopValues: unknown;
   }
   interface Prepared {
     job: GemmJob;
@@ -201,7 +243,19 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
         blockMax: blocks.max,
         innerMin,
         innerMax,
-        span,
+        span: o.expr ? 1 : span,
+        exprTables: o.expr && Object.fromEntries(
+          Object.entries(o.expr.reads).map(([i, r]) => [i, {
+            index: r.index && tables(r.index, rows, job.k),
+            conds: r.conds.map((c) => c && { t: tables(c.index, rows, job.k), lo: c.lo, hi: c.hi }),
+          }]),
+        ),
+        // Each loop's value at every point of its group, for indices evaluated per element.
+        loopValues: o.expr && {
+          batch: job.batch.map((_, i) => table(job.batch, job.batch.map((_, j) => +(i === j)))),
+          rows: rows.map((_, i) => table(rows, rows.map((_, j) => +(i === j)))),
+          k: job.k.map((_, i) => table(job.k, job.k.map((_, j) => +(i === j)))),
+        },
       };
     };
     const nM = size(job.m), nN = size(job.n);
@@ -398,7 +452,14 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
   /** The job whose index tables are in the heap now. */
   let tablesOf: Prepared | undefined;
 
-  function run(text: string, bufs: ArrayLike<number>[], start: number, end: number): void {
+  function run(
+    text: string,
+    bufs: ArrayLike<number>[],
+    start: number,
+    end: number,
+    packA?: ExprPacker,
+    packB?: ExprPacker,
+  ): void {
     let p = prepared.get(text);
     if (p === undefined) prepared.set(text, p = prepare(text));
     const { job, nM, nN, nK, mBlocks, nBlocks } = p;
@@ -448,33 +509,37 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
       const m0 = mi * mc, n0 = ni * nc;
       const mcl = Math.min(mc, nM - m0), ncl = Math.min(nc, nN - n0);
       const mTiles = Math.ceil(mcl / mr), nTiles = Math.ceil(ncl / nr);
-      const ptrA = stage(p.a, srcA, bi, mi, srcAt, have, 0);
-      const ptrB = stage(p.b, srcB, bi, ni, srcBt, have, 3);
+      const ptrA = packA ? 0 : stage(p.a, srcA, bi, mi, srcAt, have, 0);
+      const ptrB = packB ? 0 : stage(p.b, srcB, bi, ni, srcBt, have, 3);
       const packedA = keepA && lastA === bi * mBlocks + mi;
       lastA = keepA ? bi * mBlocks + mi : -1;
       let k0 = 0;
       do {
         const kcl = Math.min(kc, nK - k0);
-        packOperand(
-          p,
-          p.b,
-          srcB,
-          bi,
-          n0,
-          nTiles,
-          nN,
-          k0,
-          kcl,
-          pb,
-          ptrB,
-          rowsB,
-          innerB,
-          modesAt,
-          condsB,
-          boundsAt,
-        );
+        if (packB) {
+          packB(heap, bufs, p.b.exprTables, p.b.loopValues, bi, n0, nTiles, nN, nr, k0, kcl, pb);
+        } else {packOperand(
+            p,
+            p.b,
+            srcB,
+            bi,
+            n0,
+            nTiles,
+            nN,
+            k0,
+            kcl,
+            pb,
+            ptrB,
+            rowsB,
+            innerB,
+            modesAt,
+            condsB,
+            boundsAt,
+          );}
         const paK = keepA ? pa + (k0 / kc) * mc * kc : pa;
-        if (!packedA) {
+        if (!packedA && packA) {
+          packA(heap, bufs, p.a.exprTables, p.a.loopValues, bi, m0, mTiles, nM, mr, k0, kcl, paK);
+        } else if (!packedA) {
           packOperand(
             p,
             p.a,
