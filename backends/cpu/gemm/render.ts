@@ -24,6 +24,8 @@ export const GEMM_ENV = "SYMGRAD_CPU_GEMM";
 const KC = 256;
 /** Largest row and column blocks per unit; smaller when that leaves too few units to share. */
 const MC = 64, NC = 256;
+/** Outputs per batch point below which a contraction stays on the JavaScript loops. */
+const MIN_OUTPUTS = 4;
 /** Units wanted per job, so that threads can balance. */
 const MIN_UNITS = 8;
 
@@ -174,6 +176,9 @@ export function renderGemmKernel(
   if (plan === undefined) return undefined;
   const size = (e: readonly number[]) => e.reduce((p, x) => p * x, 1);
   const nB = size(plan.batch), nM = size(plan.m), nN = size(plan.n);
+  // Dot products (one output per batch point, as in normalization statistics) fill one lane of
+  // a tile: the JavaScript loop's scalar accumulator does them as fast without packing.
+  if (nM * nN < MIN_OUTPUTS) return undefined;
   let mc = Math.min(MC, roundUp(Math.max(nM, 1), MR));
   let nc = Math.min(NC, roundUp(Math.max(nN, 1), NR));
   const units = () => nB * Math.ceil(nM / mc) * Math.ceil(nN / nc);
