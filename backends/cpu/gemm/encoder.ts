@@ -265,8 +265,6 @@ export const OP = {
   f64x2Mul: 0xf2,
   f64x2Div: 0xf3,
   f64x2Max: 0xf5,
-  f32x4RelaxedMadd: 0x105,
-  f64x2RelaxedMadd: 0x107,
 } as const;
 
 /** An imported function: module field name and signature. */
