@@ -660,6 +660,20 @@ function reductionKey(program: Program, n: ProgramNode): string | undefined {
 }
 
 /**
+ * Whether `k` sums a product whose two factors vary over different output loops (a matmul or a
+ * convolution, not a per-channel dot product): backends run those as blocked matrix products,
+ * which a multi-output kernel would hide.
+ */
+function isContraction(k: Kernel): boolean {
+  const r = k.values[k.result];
+  if (k.reduceOp !== "sum" || r.op !== "alu" || r.alu !== "mul") return false;
+  const [a, b] = r.args.map((i) => k.values[i].deps);
+  const reduced = (d: readonly number[]) => d.some((l) => k.loops[l].reduce);
+  const outer = (d: readonly number[]) => d.filter((l) => !k.loops[l].reduce).join(",");
+  return reduced(a) && reduced(b) && outer(a) !== outer(b);
+}
+
+/**
  * Fuses reductions with the same loops that read a common buffer into multi-output kernels.
  * A group runs at the position of one of its members (its first or its last), where every
  * buffer its members read is already written and every kernel reading their outputs comes
@@ -693,7 +707,7 @@ function fuseReductions(
   const groupOf = new Map<number, (typeof groups)[number]>();
   kernels.forEach((k, j) => {
     const key = reductionKey(program, program.nodes[computed[j]]);
-    if (key === undefined) return;
+    if (key === undefined || isContraction(k)) return;
     for (let g = groups.length - 1; g >= 0; g--) {
       const group = groups[g];
       if (group.key !== key || !k.reads.some((b) => group.reads.has(b))) continue;

@@ -33,11 +33,13 @@ import { coversOutput, kernelOutputs, type Schedule, schedule } from "../../core
 import type { Executable } from "../../core/backend.ts";
 import { checkScheduleExtents, CPU_LIMITS } from "../extent_limits.ts";
 import { HostBackend } from "../host_memory.ts";
+import { renderGemmKernel } from "./gemm/render.ts";
 import { rangeExtent, renderKernel } from "./render.ts";
 import { isShared, type KernelFn, ThreadPool } from "./thread_pool.ts";
 import { checkThreads, cpuThreads } from "./threads.ts";
 
 export { cpuThreads, setCpuThreads } from "./threads.ts";
+export { setCpuGemm } from "./gemm/render.ts";
 
 /** Options of {@link CpuBackend}. */
 export interface CpuBackendOptions {
@@ -178,7 +180,10 @@ export class CpuBackend extends HostBackend {
   /** The schedule and the generated source of each kernel (for inspection and debugging). */
   inspect(program: Program): { schedule: Schedule; sources: string[] } {
     const s = schedule(program);
-    return { schedule: s, sources: s.kernels.map((k) => renderKernel(k, s.buffers)) };
+    const sources = s.kernels.map((k) =>
+      renderGemmKernel(k, s.buffers)?.source ?? renderKernel(k, s.buffers)
+    );
+    return { schedule: s, sources };
   }
 
   #function(source: string): CompiledKernel {
@@ -198,7 +203,8 @@ export class CpuBackend extends HostBackend {
     const { schedule: s, sources } = this.inspect(program);
     checkScheduleExtents(program, s, CPU_LIMITS);
     const plans: KernelPlan[] = s.kernels.map((k, i) => {
-      const extent = rangeExtent(k, s.buffers);
+      // Contractions run as WebAssembly GEMMs over units of output blocks (gemm/render.ts).
+      const extent = renderGemmKernel(k, s.buffers)?.extent ?? rangeExtent(k, s.buffers);
       const work = k.loops.reduce((n, l) => n * l.extent, 1);
       return {
         ...this.#function(sources[i]),

@@ -79,7 +79,8 @@ export function chooseLoopOrder(k: Kernel, buffers: readonly ScheduleBuffer[]): 
   return { order: [...outs.filter((o) => o !== best), ...reds, best], rowLoop: best };
 }
 
-function literal(x: number): string {
+/** A number as JavaScript source (NaN, ±Infinity and -0 included). */
+export function literal(x: number): string {
   if (Object.is(x, -0)) return "(-0)";
   if (Number.isNaN(x)) return "NaN";
   if (x === Infinity) return "Infinity";
@@ -101,7 +102,7 @@ function condSource(c: Cond): string {
  * Source of an ALU value, rounded to float32 when it is a float32 result that may not be one
  * already (`neg`, `max` and `where` of float32 operands are exact).
  */
-function aluSource(
+export function aluSource(
   v: KernelValue & { op: "alu" },
   arg: (i: number) => string,
   dtypeOf: (i: number) => string,

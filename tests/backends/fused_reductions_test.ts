@@ -54,6 +54,14 @@ Deno.test("dependent, differently shaped or unrelated reductions stay apart", ()
   assertEquals(reductionOutputs(scheduleOf([x.sum(1), y.sum(1)])), [1, 1]); // nothing shared
 });
 
+Deno.test("contractions sharing an operand stay apart (each runs as a matrix product)", () => {
+  const x = Tensor.rand([8, 6]), w1 = Tensor.rand([6, 5]), w2 = Tensor.rand([6, 5]);
+  assertEquals(reductionOutputs(scheduleOf([x.matmul(w1), x.matmul(w2)])), [1, 1]);
+  // A per-row dot product of two same-shaped operands is no contraction: it still fuses.
+  const y = Tensor.rand([8, 6]);
+  assertEquals(reductionOutputs(scheduleOf([x.mul(y).sum(1), x.sum(1)])), [2]);
+});
+
 Deno.test("a fused group runs where its inputs exist and before its readers", async () => {
   // s2 depends on s1 through z; t reads x like s1 but must wait for nothing. The group {s1, t}
   // may not move past z's reader.

@@ -1,0 +1,199 @@
+/**
+ * The GEMM micro-kernel as a WebAssembly SIMD module, built once from a few lines of encoder
+ * calls (no per-kernel code generation: sizes and addresses are runtime arguments).
+ *
+ * `block(pa, pb, pc, mTiles, nTiles, kc, first)` multiplies packed panels in the module's memory:
+ * A is `mTiles` micro-panels of `kc × MR` floats (`[k][r]`), B is `nTiles` micro-panels of
+ * `kc × NR` floats (`[k][j]`), and C holds one `MR × NR` tile per (mt, nt) pair
+ * (`[mt][nt][r][j]`). Each C tile keeps one float32 accumulator per output element (lanes are
+ * different output columns); for `k` in order it adds `a[k][r] · b[k][j]` (an `f32x4.mul`, then
+ * an `f32x4.add`: every product and every partial sum is rounded to float32, as the interpreter
+ * rounds them). No fused multiply-add (relaxed SIMD's `f32x4.relaxed_madd`) on purpose: one
+ * rounding instead of two would change the float32 sums. `first` starts the tiles at +0
+ * instead of loading them, so a long reduction runs as consecutive `kc` blocks with the
+ * accumulators carried through C in float32.
+ *
+ * @module
+ */
+
+import { Code, encodeModule, I32, OP, V128 } from "./encoder.ts";
+
+/** Rows of a micro tile (A values broadcast per k). */
+export const MR = 4;
+/** Columns of a micro tile (two f32x4 vectors). */
+export const NR = 8;
+const NV = NR / 4;
+
+function buildBlock(): Code {
+  // Parameters: pa, pb, pc, mTiles, nTiles, kc, first.
+  const f = new Code(7);
+  const [pa, pb, pc, mTiles, nTiles, kc, first] = [0, 1, 2, 3, 4, 5, 6];
+  const nt = f.local(I32), mt = f.local(I32), a = f.local(I32), b = f.local(I32);
+  const c = f.local(I32), k = f.local(I32);
+  const acc = Array.from({ length: MR * NV }, () => f.local(V128));
+  const bv = Array.from({ length: NV }, () => f.local(V128));
+  const av = f.local(V128);
+  const zero = () => f.simd(0x0c).op(...new Array(16).fill(0)); // v128.const 0
+  f.forLoop(nt, () => f.i32(0), () => f.get(nTiles), () => {
+    f.forLoop(mt, () => f.i32(0), () => f.get(mTiles), () => {
+      // a = pa + mt·kc·MR·4; b = pb + nt·kc·NR·4; c = pc + (mt·nTiles + nt)·MR·NR·4
+      f.get(pa).get(mt).get(kc).op(OP.i32Mul).i32(MR * 4).op(OP.i32Mul).op(OP.i32Add).set(a);
+      f.get(pb).get(nt).get(kc).op(OP.i32Mul).i32(NR * 4).op(OP.i32Mul).op(OP.i32Add).set(b);
+      f.get(pc).get(mt).get(nTiles).op(OP.i32Mul).get(nt).op(OP.i32Add).i32(MR * NR * 4)
+        .op(OP.i32Mul).op(OP.i32Add).set(c);
+      f.get(first).if();
+      for (const x of acc) zero().set(x);
+      f.else();
+      acc.forEach((x, i) => f.get(c).simd(OP.v128Load).memarg(4, 16 * i).set(x));
+      f.end();
+      f.forLoop(k, () => f.i32(0), () => f.get(kc), () => {
+        bv.forEach((x, v) => f.get(b).simd(OP.v128Load).memarg(4, 16 * v).set(x));
+        for (let r = 0; r < MR; r++) {
+          f.get(a).simd(OP.v128Load32Splat).memarg(2, 4 * r).set(av);
+          for (let v = 0; v < NV; v++) {
+            const x = acc[r * NV + v];
+            f.get(x).get(av).get(bv[v]).simd(OP.f32x4Mul).simd(OP.f32x4Add).set(x);
+          }
+        }
+        f.get(a).i32(MR * 4).op(OP.i32Add).set(a);
+        f.get(b).i32(NR * 4).op(OP.i32Add).set(b);
+      });
+      acc.forEach((x, i) => f.get(c).get(x).simd(OP.v128Store).memarg(4, 16 * i));
+    });
+  });
+  return f;
+}
+
+/**
+ * Row modes of {@link buildPack}: gather, gather where two conditions hold, zeros, vector copy,
+ * skip (packed by the caller).
+ */
+export const MODE = { gather: 0, check: 1, zero: 2, copy: 3, skip: 4 } as const;
+
+/**
+ * `pack(dst, src, rows, inner, modes, tiles, kcl, w, rEndLast, c0, c1, bounds)`: packs `tiles`
+ * tiles of `w`
+ * rows over `kcl` K steps as `[tile][k][w]` floats at `dst`. Row `(t, kk)` reads
+ * `src[inner[kk] + rows[t·w + j]]` (i32 tables at `rows`, `inner`; `src` a float address) for
+ * `j < rEnd` (`w`, or `rEndLast` in the last tile) and stores zeros after that; its mode byte
+ * at `modes + t·kcl + kk` says how (see {@link MODE}): `copy` reads `w` consecutive floats
+ * from `src + 4·(inner[kk] + rows[t·w])` with vector loads; `check` reads element `j` only
+ * where `lo_q <= c_q[t·w + j] < hi_q` for both conditions `q` (i32 tables at `c0`, `c1`; the
+ * bounds are four i32 per row at `bounds + 16·(t·kcl + kk)`), else stores 0.
+ */
+function buildPack(): Code {
+  const f = new Code(12);
+  const [dst, src, rows, inner, modes, tiles, kcl, w, rEndLast, c0, c1, bounds] = [
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+    10,
+    11,
+  ];
+  const bnd = f.local(I32), addr = f.local(I32), ok = f.local(I32), cT0 = f.local(I32);
+  const cT1 = f.local(I32);
+  const t = f.local(I32), kk = f.local(I32), j = f.local(I32), rEnd = f.local(I32);
+  const mode = f.local(I32), base = f.local(I32), rowsT = f.local(I32), d = f.local(I32);
+  f.get(dst).set(d);
+  f.forLoop(t, () => f.i32(0), () => f.get(tiles), () => {
+    // rEnd = t == tiles - 1 ? rEndLast : w
+    f.get(rEndLast).get(w).get(t).get(tiles).i32(1).op(OP.i32Sub).op(OP.i32Eq).select().set(rEnd);
+    f.get(rows).get(t).get(w).op(OP.i32Mul).i32(4).op(OP.i32Mul).op(OP.i32Add).set(rowsT);
+    f.get(c0).get(t).get(w).op(OP.i32Mul).i32(4).op(OP.i32Mul).op(OP.i32Add).set(cT0);
+    f.get(c1).get(t).get(w).op(OP.i32Mul).i32(4).op(OP.i32Mul).op(OP.i32Add).set(cT1);
+    f.forLoop(kk, () => f.i32(0), () => f.get(kcl), () => {
+      f.get(modes).get(t).get(kcl).op(OP.i32Mul).op(OP.i32Add).get(kk).op(OP.i32Add)
+        .op(OP.i32Load8U).memarg(0, 0).set(mode);
+      // base = src + 4·inner[kk]
+      f.get(src).get(inner).get(kk).i32(4).op(OP.i32Mul).op(OP.i32Add).op(OP.i32Load).memarg(2)
+        .i32(4).op(OP.i32Mul).op(OP.i32Add).set(base);
+      f.get(mode).i32(MODE.copy).op(OP.i32Eq).if();
+      {
+        f.get(base).get(rowsT).op(OP.i32Load).memarg(2).i32(4).op(OP.i32Mul).op(OP.i32Add)
+          .set(base);
+        f.forLoop(j, () => f.i32(0), () => f.get(w), () => {
+          f.get(d).get(j).i32(4).op(OP.i32Mul).op(OP.i32Add);
+          f.get(base).get(j).i32(4).op(OP.i32Mul).op(OP.i32Add).simd(OP.v128Load).memarg(0);
+          f.simd(OP.v128Store).memarg(0);
+        }, 4);
+      }
+      f.else();
+      {
+        f.get(mode).i32(MODE.gather).op(OP.i32Eq).if();
+        f.forLoop(j, () => f.i32(0), () => f.get(rEnd), () => {
+          f.get(d).get(j).i32(4).op(OP.i32Mul).op(OP.i32Add);
+          f.get(base).get(rowsT).get(j).i32(4).op(OP.i32Mul).op(OP.i32Add).op(OP.i32Load)
+            .memarg(2).i32(4).op(OP.i32Mul).op(OP.i32Add).op(OP.f32Load).memarg(2);
+          f.op(OP.f32Store).memarg(2);
+        });
+        f.else();
+        f.i32(0).set(j);
+        f.get(mode).i32(MODE.check).op(OP.i32Eq).if();
+        // bnd = bounds + 16·(t·kcl + kk): lo0, hi0, lo1, hi1
+        f.get(bounds).get(t).get(kcl).op(OP.i32Mul).get(kk).op(OP.i32Add).i32(16).op(OP.i32Mul)
+          .op(OP.i32Add).set(bnd);
+        f.forLoop(j, () => f.i32(0), () => f.get(rEnd), () => {
+          // ok = (x0 - lo0) <u (hi0 - lo0) && (x1 - lo1) <u (hi1 - lo1)
+          const inRange = (tab: number, at: number) => {
+            f.get(tab).get(j).i32(4).op(OP.i32Mul).op(OP.i32Add).op(OP.i32Load).memarg(2);
+            f.get(bnd).op(OP.i32Load).memarg(2, at).op(OP.i32Sub);
+            f.get(bnd).op(OP.i32Load).memarg(2, at + 4).get(bnd).op(OP.i32Load).memarg(2, at)
+              .op(OP.i32Sub);
+            f.op(OP.i32LtU);
+          };
+          inRange(cT0, 0);
+          inRange(cT1, 8);
+          f.op(OP.i32And).set(ok);
+          // An invalid element reads a harmless address (dst) and stores 0 instead.
+          f.get(base).get(rowsT).get(j).i32(4).op(OP.i32Mul).op(OP.i32Add).op(OP.i32Load)
+            .memarg(2).i32(4).op(OP.i32Mul).op(OP.i32Add).get(dst).get(ok).select().set(addr);
+          f.get(d).get(j).i32(4).op(OP.i32Mul).op(OP.i32Add);
+          f.get(addr).op(OP.f32Load).memarg(2).f32(0).get(ok).select();
+          f.op(OP.f32Store).memarg(2);
+        });
+        f.end();
+        f.end();
+        // Zeros after the last row (all of them in zero mode); skip mode leaves the row alone.
+        f.get(mode).i32(MODE.skip).op(OP.i32Ne).if();
+        f.block().get(j).get(w).op(OP.i32GeS).brIf(0).loop();
+        f.get(d).get(j).i32(4).op(OP.i32Mul).op(OP.i32Add).f32(0).op(OP.f32Store).memarg(2);
+        f.get(j).i32(1).op(OP.i32Add).tee(j).get(w).op(OP.i32LtS).brIf(0);
+        f.end().end();
+        f.end();
+      }
+      f.end();
+      f.get(d).get(w).i32(4).op(OP.i32Mul).op(OP.i32Add).set(d);
+    });
+  });
+  return f;
+}
+
+let bytes: Uint8Array<ArrayBuffer> | undefined;
+
+/** The module's binary (imports memory `env.mem`, exports `block`, `pack`); built on first use. */
+export function microKernelBytes(): Uint8Array<ArrayBuffer> {
+  bytes ??= encodeModule({
+    memories: [{ name: "mem", shared: false, initial: 1 }],
+    imports: [],
+    functions: [{
+      params: [I32, I32, I32, I32, I32, I32, I32],
+      results: [],
+      code: buildBlock(),
+      exportAs: "block",
+    }, {
+      params: [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32],
+      results: [],
+      code: buildPack(),
+      exportAs: "pack",
+    }],
+    globals: 0,
+  });
+  return bytes;
+}

@@ -1,0 +1,581 @@
+/**
+ * The per-thread GEMM driver: packs operand panels into a WebAssembly memory, runs the SIMD
+ * micro-kernel ({@link ./micro_kernel.ts}) over them and writes the tiles to the output.
+ *
+ * {@link gemmRuntime} must be self-contained (it references nothing outside itself): its source
+ * text is embedded in kernel sources and evaluated once per thread, main thread and workers
+ * alike, each with its own memory for panels (the operands live in SharedArrayBuffers, which a
+ * wasm memory cannot alias; packing is a copy anyway).
+ *
+ * A job is cut into units: one batch index × one block of `mc` rows × one block of `nc` columns.
+ * A unit walks K in blocks of `KC` (in order), packing A's rows and B's columns of that block
+ * (zeros where a padding condition fails, and past the tails of M and N), and carries its
+ * float32 accumulators between blocks in the C scratch. Units own disjoint outputs, so threads
+ * may take any of them; results do not depend on how units are shared out.
+ *
+ * @module
+ */
+
+/** What {@link gemmRuntime} returns: `run(plan, bufs, start, end)` computes units `[start, end)`. */
+export interface GemmRuntime {
+  /** Runs units `[start, end)` of the job described by `plan` (a {@link GemmJob} as JSON). */
+  run(
+    plan: string,
+    bufs: ArrayLike<number>[],
+    start: number,
+    end: number,
+    packA?: ExprPacker,
+    packB?: ExprPacker,
+  ): void;
+}
+
+/**
+ * Packs an operand computed by elementwise ops (generated per kernel by render.ts):
+ * `(heap, bufs, tables, bi, r0, tiles, nR, w, k0, kcl, dst)`.
+ */
+export type ExprPacker = (
+  h: Float32Array,
+  bufs: ArrayLike<number>[],
+  tables: unknown,
+  loopValues: unknown,
+  bi: number,
+  r0: number,
+  tiles: number,
+  nR: number,
+  w: number,
+  k0: number,
+  kcl: number,
+  dst: number,
+) => void;
+
+/** A job for {@link gemmRuntime}: the contraction plus its block sizes (see recognise.ts). */
+export interface GemmJob {
+  /** Extents of the batch loops. */
+  readonly batch: readonly number[];
+  /** Extents of the M loops. */
+  readonly m: readonly number[];
+  /** Extents of the N loops. */
+  readonly n: readonly number[];
+  /** Extents of the reduction loops, in summation order. */
+  readonly k: readonly number[];
+  /** The operand broadcast along rows. */
+  readonly a: JobOperand;
+  /** The operand spread over vector lanes. */
+  readonly b: JobOperand;
+  /** The output buffer and index (`rows` over M, `inner` over N). */
+  readonly out: { readonly buffer: number; readonly index: JobParts };
+  /** Rows per unit (a multiple of `mr`). */
+  readonly mc: number;
+  /** Columns per unit (a multiple of `nr`). */
+  readonly nc: number;
+  /** Length of a K block. */
+  readonly kc: number;
+  /** Rows of the micro-kernel's tile. */
+  readonly mr: number;
+  /** Columns of the micro-kernel's tile. */
+  readonly nr: number;
+}
+
+/** An affine index split by loop group (see `AffineParts` in recognise.ts). */
+export interface JobParts {
+  /** Constant part. */
+  readonly c: number;
+  /** Coefficients of the batch loops. */
+  readonly batch: readonly number[];
+  /** Coefficients of the M (or N) loops. */
+  readonly rows: readonly number[];
+  /** Coefficients of the K (or, for the output, N) loops. */
+  readonly inner: readonly number[];
+}
+
+/** One operand: buffer, index and padding conditions. */
+export interface JobOperand {
+  /** Schedule buffer. */
+  readonly buffer: number;
+  /** Element index. */
+  readonly index: JobParts;
+  /** Conditions `lo <= index < hi` for reading (else the value is 0). */
+  readonly conds: readonly { readonly index: JobParts; readonly lo: number; readonly hi: number }[];
+  /** For an operand computed by elementwise ops: the split index of each load and guard. */
+  readonly expr?: {
+    readonly reads: Readonly<
+      Record<string, {
+        readonly index: JobParts | undefined;
+        readonly conds: readonly (
+          | { readonly index: JobParts; readonly lo: number; readonly hi: number }
+          | undefined
+        )[];
+      }>
+    >;
+  };
+}
+
+/**
+ * Creates the driver around the micro-kernel module `bytes`. Self-contained: see the module
+ * comment.
+ */
+export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
+  const module = new WebAssembly.Module(bytes);
+  const mem = new WebAssembly.Memory({ initial: 8 });
+  const inst = new WebAssembly.Instance(module, { env: { mem } });
+  const packFn = inst.exports.pack as (...args: number[]) => void;
+  const block = inst.exports.block as (
+    pa: number,
+    pb: number,
+    pc: number,
+    mTiles: number,
+    nTiles: number,
+    kc: number,
+    first: number,
+  ) => void;
+  let heap = new Float32Array(mem.buffer);
+
+  /** Row-major offsets `Σ coef_i · idx_i` of every point of a loop group. */
+  function table(extents: readonly number[], coefs: readonly number[]): Int32Array {
+    let t = new Int32Array([0]);
+    for (let i = 0; i < extents.length; i++) {
+      const e = extents[i], c = coefs[i];
+      const next = new Int32Array(t.length * e);
+      for (let o = 0; o < t.length; o++) {
+        for (let j = 0; j < e; j++) next[o * e + j] = t[o] + j * c;
+      }
+      t = next;
+    }
+    return t;
+  }
+
+  /** Smallest and largest value of `rows` in each tile of `w` rows. */
+  function tileRanges(rows: Int32Array, w: number): { min: Int32Array; max: Int32Array } {
+    const n = Math.ceil(rows.length / w);
+    const min = new Int32Array(n), max = new Int32Array(n);
+    for (let t = 0; t < n; t++) {
+      let lo = rows[t * w], hi = lo;
+      for (let j = t * w + 1; j < Math.min(rows.length, (t + 1) * w); j++) {
+        lo = Math.min(lo, rows[j]);
+        hi = Math.max(hi, rows[j]);
+      }
+      min[t] = lo;
+      max[t] = hi;
+    }
+    return { min, max };
+  }
+
+  interface Tables {
+    c: number;
+    batch: Int32Array;
+    rows: Int32Array;
+    inner: Int32Array;
+  }
+  interface Operand {
+    buffer: number;
+    index: Tables;
+    conds: { t: Tables; lo: number; hi: number; min: Int32Array; max: Int32Array }[];
+    /** Tile width (the micro tile's rows or columns) and rows per unit. */
+    w: number;
+    block: number;
+    /** Whether each tile's rows are consecutive elements (vector copies). */
+    contiguous: Uint8Array;
+    /** Smallest and largest row offset of each unit's block of rows; range of K offsets. */
+    blockMin: Int32Array;
+    blockMax: Int32Array;
+    innerMin: number;
+    innerMax: number;
+    /** Longest source range one unit reads, in elements. */
+    span: number;
+    /** Index tables of the loads and guards of an operand computed by elementwise ops. */
+    exprTables: unknown;
+    /** Loop values per group point, for the same operand. */
+    loopValues: unknown;
+  }
+  interface Prepared {
+    job: GemmJob;
+    nB: number;
+    nM: number;
+    nN: number;
+    nK: number;
+    mBlocks: number;
+    nBlocks: number;
+    a: Operand;
+    b: Operand;
+    out: Tables;
+    lo: Int32Array;
+    hi: Int32Array;
+  }
+  const prepared = new Map<string, Prepared>();
+  const size = (e: readonly number[]) => e.reduce((p, x) => p * x, 1);
+
+  function prepare(text: string): Prepared {
+    const job = JSON.parse(text) as GemmJob;
+    const tables = (p: JobParts, rows: readonly number[], inner: readonly number[]): Tables => ({
+      c: p.c,
+      batch: table(job.batch, p.batch),
+      rows: table(rows, p.rows),
+      inner: table(inner, p.inner),
+    });
+    const operand = (o: JobOperand, rows: readonly number[], w: number, block: number) => {
+      const index = tables(o.index, rows, job.k);
+      const r = index.rows;
+      const contiguous = new Uint8Array(Math.ceil(r.length / w));
+      for (let t = 0; t < contiguous.length; t++) {
+        let ok = (t + 1) * w <= r.length;
+        for (let j = 1; ok && j < w; j++) ok = r[t * w + j] === r[t * w] + j;
+        contiguous[t] = ok ? 1 : 0;
+      }
+      const blocks = tileRanges(r, block),
+        inners = tileRanges(index.inner, Math.max(1, index.inner.length));
+      const innerMin = index.inner.length ? inners.min[0] : 0;
+      const innerMax = index.inner.length ? inners.max[0] : 0;
+      let span = 1;
+      for (let u = 0; u < blocks.min.length; u++) {
+        span = Math.max(span, blocks.max[u] - blocks.min[u] + innerMax - innerMin + 1);
+      }
+      return {
+        buffer: o.buffer,
+        index,
+        conds: o.conds.map((c) => {
+          const t = tables(c.index, rows, job.k);
+          return { t, lo: c.lo, hi: c.hi, ...tileRanges(t.rows, w) };
+        }),
+        w,
+        block,
+        contiguous,
+        blockMin: blocks.min,
+        blockMax: blocks.max,
+        innerMin,
+        innerMax,
+        span: o.expr ? 1 : span,
+        exprTables: o.expr && Object.fromEntries(
+          Object.entries(o.expr.reads).map(([i, r]) => [i, {
+            index: r.index && tables(r.index, rows, job.k),
+            conds: r.conds.map((c) => c && { t: tables(c.index, rows, job.k), lo: c.lo, hi: c.hi }),
+          }]),
+        ),
+        // Each loop's value at every point of its group, for indices evaluated per element.
+        loopValues: o.expr && {
+          batch: job.batch.map((_, i) => table(job.batch, job.batch.map((_, j) => +(i === j)))),
+          rows: rows.map((_, i) => table(rows, rows.map((_, j) => +(i === j)))),
+          k: job.k.map((_, i) => table(job.k, job.k.map((_, j) => +(i === j)))),
+        },
+      };
+    };
+    const nM = size(job.m), nN = size(job.n);
+    const nConds = Math.max(job.a.conds.length, job.b.conds.length);
+    return {
+      job,
+      nB: size(job.batch),
+      nM,
+      nN,
+      nK: size(job.k),
+      mBlocks: Math.ceil(nM / job.mc),
+      nBlocks: Math.ceil(nN / job.nc),
+      a: operand(job.a, job.m, job.mr, job.mc),
+      b: operand(job.b, job.n, job.nr, job.nc),
+      out: tables(job.out.index, job.m, job.n),
+      lo: new Int32Array(nConds),
+      hi: new Int32Array(nConds),
+    };
+  }
+
+  /** Where things live in the heap during one call (float/int element offsets). */
+  interface Layout {
+    pa: number;
+    pb: number;
+    pc: number;
+    modes: number; // byte offset
+    rowsA: number;
+    innerA: number;
+    rowsB: number;
+    innerB: number;
+    srcA: number;
+    srcB: number;
+  }
+
+  /**
+   * Packs tiles `[r0 / w, r0 / w + tiles)` (zero past `nR`) of K block `[k0, k0 + kcl)` of an
+   * operand at `dst` as `[tile][k][w]`, reading the source copy at `srcPtr` (a byte address
+   * such that element `e` of the operand's buffer, offset by its constant and batch parts, is
+   * at `srcPtr + 4e`). Padding conditions are checked against each tile's range of row values
+   * here: most rows are wholly inside (a gather, or vector copies when the tile's rows are
+   * consecutive) or wholly outside (zeros), and the wasm `pack` does those; the few rows that
+   * straddle a boundary are packed element by element after it.
+   */
+  function packOperand(
+    p: Prepared,
+    o: Operand,
+    src: ArrayLike<number>,
+    bi: number,
+    r0: number,
+    tiles: number,
+    nR: number,
+    k0: number,
+    kcl: number,
+    dst: number,
+    srcPtr: number,
+    rowsAt: number,
+    innerAt: number,
+    modesAt: number,
+    condsAt: readonly number[],
+    boundsAt: number,
+  ): void {
+    const w = o.w;
+    const modes = bytes8;
+    const conds = o.conds, nc = conds.length, lo = p.lo, hi = p.hi;
+    const tile0 = r0 / w;
+    let straddle = false;
+    for (let t = 0; t < tiles; t++) {
+      const tile = tile0 + t;
+      const full = o.contiguous[tile] === 1 ? 3 : 0;
+      const m = modesAt + t * kcl;
+      if (nc === 0) {
+        modes.fill(full, m, m + kcl);
+        continue;
+      }
+      for (let kk = 0; kk < kcl; kk++) {
+        let mode = full;
+        for (let q = 0; q < nc; q++) {
+          const c = conds[q], ct = c.t;
+          const s = ct.c + ct.batch[bi] + ct.inner[k0 + kk];
+          if (c.max[tile] < c.lo - s || c.min[tile] >= c.hi - s) {
+            mode = 2;
+            break;
+          }
+          if (c.min[tile] < c.lo - s || c.max[tile] >= c.hi - s) mode = 1;
+        }
+        if (mode === 1) {
+          if (nc > 2) {
+            mode = 4;
+            straddle = true;
+          } else {
+            const bAt = boundsAt / 4 + (t * kcl + kk) * 4;
+            for (let q = 0; q < 2; q++) {
+              const c = conds[Math.min(q, nc - 1)], ct = c.t;
+              const s = ct.c + ct.batch[bi] + ct.inner[k0 + kk];
+              ints[bAt + 2 * q] = c.lo - s;
+              ints[bAt + 2 * q + 1] = c.hi - s;
+            }
+          }
+        }
+        modes[m + kk] = mode;
+      }
+    }
+    const rEndLast = Math.min(w, nR - (r0 + (tiles - 1) * w));
+    const c0 = condsAt.length > 0 ? (condsAt[0] + r0) * 4 : 0;
+    const c1 = condsAt.length > 1 ? (condsAt[1] + r0) * 4 : c0;
+    packFn(
+      dst * 4,
+      srcPtr,
+      (rowsAt + r0) * 4,
+      (innerAt + k0) * 4,
+      modesAt,
+      tiles,
+      kcl,
+      w,
+      rEndLast,
+      c0,
+      c1,
+      boundsAt,
+    );
+    if (!straddle) return;
+    const h = heap;
+    const rows = o.index.rows, inner = o.index.inner;
+    const ob = o.index.c + o.index.batch[bi];
+    for (let t = 0; t < tiles; t++) {
+      const rb = r0 + t * w;
+      const rEnd = Math.min(w, nR - rb);
+      for (let kk = 0; kk < kcl; kk++) {
+        if (modes[modesAt + t * kcl + kk] !== 4) continue;
+        for (let q = 0; q < nc; q++) {
+          const ct = conds[q].t;
+          const s = ct.c + ct.batch[bi] + ct.inner[k0 + kk];
+          lo[q] = conds[q].lo - s;
+          hi[q] = conds[q].hi - s;
+        }
+        const base = ob + inner[k0 + kk];
+        const d = dst + (t * kcl + kk) * w;
+        let j = 0;
+        for (; j < rEnd; j++) {
+          let ok = true;
+          for (let q = 0; q < nc; q++) {
+            const x = conds[q].t.rows[rb + j];
+            if (x < lo[q] || x >= hi[q]) {
+              ok = false;
+              break;
+            }
+          }
+          h[d + j] = ok ? src[base + rows[rb + j]] : 0;
+        }
+        for (; j < w; j++) h[d + j] = 0;
+      }
+    }
+  }
+
+  let bytes8 = new Uint8Array(mem.buffer);
+  let ints = new Int32Array(mem.buffer);
+
+  function ensure(floats: number): void {
+    const need = Math.ceil((floats * 4) / 65536) - mem.buffer.byteLength / 65536;
+    if (need > 0) {
+      mem.grow(need);
+      heap = new Float32Array(mem.buffer);
+      bytes8 = new Uint8Array(mem.buffer);
+      ints = new Int32Array(mem.buffer);
+    }
+  }
+
+  /**
+   * Copies the source range unit `(bi, block)` of operand `o` reads to `at` unless the range
+   * copied last (`have`) already covers it; returns the byte address `srcPtr` for `pack`.
+   */
+  function stage(
+    o: Operand,
+    src: ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> },
+    bi: number,
+    block: number,
+    at: number,
+    have: Int32Array,
+    slot: number,
+  ): number {
+    const base = o.index.c + o.index.batch[bi];
+    const from = Math.max(0, base + o.blockMin[block] + o.innerMin);
+    const to = Math.min(src.length, base + o.blockMax[block] + o.innerMax + 1);
+    if (!(have[slot] <= from && to <= have[slot + 1] && have[slot + 2] === 1)) {
+      if (to > from) heap.set(src.subarray(from, to), at);
+      have[slot] = from;
+      have[slot + 1] = to;
+      have[slot + 2] = 1;
+    }
+    return ((at - have[slot] + base) * 4) | 0;
+  }
+
+  const have = new Int32Array(6);
+  const CACHE_FLOATS = 1 << 22;
+  /** The job whose index tables are in the heap now. */
+  let tablesOf: Prepared | undefined;
+
+  function run(
+    text: string,
+    bufs: ArrayLike<number>[],
+    start: number,
+    end: number,
+    packA?: ExprPacker,
+    packB?: ExprPacker,
+  ): void {
+    let p = prepared.get(text);
+    if (p === undefined) prepared.set(text, p = prepare(text));
+    const { job, nM, nN, nK, mBlocks, nBlocks } = p;
+    const { mc, nc, kc, mr, nr } = job;
+    // Layout (in floats): panels, C tiles, modes, index tables, source copies.
+    // A's panels for every K block are kept while consecutive units share their rows, unless
+    // that is more than CACHE_FLOATS.
+    const kBlocks = Math.max(1, Math.ceil(nK / kc));
+    const keepA = mc * kc * kBlocks <= CACHE_FLOATS;
+    const pa = 0, pb = mc * kc * (keepA ? kBlocks : 1), pc = pb + nc * kc;
+    const rowsPerPack = Math.max(mc / mr, nc / nr) * kc;
+    const modesAt = (pc + mc * nc) * 4;
+    const boundsAt = modesAt + Math.ceil(rowsPerPack / 4) * 4;
+    const rowsA = boundsAt / 4 + rowsPerPack * 4;
+    const innerA = rowsA + nM, rowsB = innerA + nK, innerB = rowsB + nN;
+    let at = innerB + nK;
+    const condsA: number[] = [], condsB: number[] = [];
+    const condTables = (o: Operand, list: number[], n: number) => {
+      if (o.conds.length > 2) return;
+      for (let q = 0; q < o.conds.length; q++) list.push(at), at += n;
+    };
+    condTables(p.a, condsA, nM);
+    condTables(p.b, condsB, nN);
+    const srcAt = at, srcBt = srcAt + p.a.span;
+    ensure(srcBt + p.b.span);
+    // The tables depend on the job only: a thread's slices of one job copy them once.
+    if (tablesOf !== p) {
+      const L = ints;
+      L.set(p.a.index.rows, rowsA);
+      L.set(p.a.index.inner, innerA);
+      L.set(p.b.index.rows, rowsB);
+      L.set(p.b.index.inner, innerB);
+      condsA.forEach((x, q) => L.set(p.a.conds[q].t.rows, x));
+      condsB.forEach((x, q) => L.set(p.b.conds[q].t.rows, x));
+      tablesOf = p;
+    }
+    have[2] = have[5] = 0;
+    let lastA = -1;
+    type Src = ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> };
+    const srcA = bufs[job.a.buffer] as Src, srcB = bufs[job.b.buffer] as Src;
+    const out = bufs[job.out.buffer] as unknown as { [i: number]: number };
+    const om = p.out.rows, on = p.out.inner;
+    for (let u = start; u < end; u++) {
+      const bi = Math.floor(u / (mBlocks * nBlocks));
+      const rem = u - bi * mBlocks * nBlocks;
+      const mi = Math.floor(rem / nBlocks), ni = rem - mi * nBlocks;
+      const m0 = mi * mc, n0 = ni * nc;
+      const mcl = Math.min(mc, nM - m0), ncl = Math.min(nc, nN - n0);
+      const mTiles = Math.ceil(mcl / mr), nTiles = Math.ceil(ncl / nr);
+      const ptrA = packA ? 0 : stage(p.a, srcA, bi, mi, srcAt, have, 0);
+      const ptrB = packB ? 0 : stage(p.b, srcB, bi, ni, srcBt, have, 3);
+      const packedA = keepA && lastA === bi * mBlocks + mi;
+      lastA = keepA ? bi * mBlocks + mi : -1;
+      let k0 = 0;
+      do {
+        const kcl = Math.min(kc, nK - k0);
+        if (packB) {
+          packB(heap, bufs, p.b.exprTables, p.b.loopValues, bi, n0, nTiles, nN, nr, k0, kcl, pb);
+        } else {packOperand(
+            p,
+            p.b,
+            srcB,
+            bi,
+            n0,
+            nTiles,
+            nN,
+            k0,
+            kcl,
+            pb,
+            ptrB,
+            rowsB,
+            innerB,
+            modesAt,
+            condsB,
+            boundsAt,
+          );}
+        const paK = keepA ? pa + (k0 / kc) * mc * kc : pa;
+        if (!packedA && packA) {
+          packA(heap, bufs, p.a.exprTables, p.a.loopValues, bi, m0, mTiles, nM, mr, k0, kcl, paK);
+        } else if (!packedA) {
+          packOperand(
+            p,
+            p.a,
+            srcA,
+            bi,
+            m0,
+            mTiles,
+            nM,
+            k0,
+            kcl,
+            paK,
+            ptrA,
+            rowsA,
+            innerA,
+            modesAt,
+            condsA,
+            boundsAt,
+          );
+        }
+        block(paK * 4, pb * 4, pc * 4, mTiles, nTiles, kcl, k0 === 0 ? 1 : 0);
+        k0 += kc;
+      } while (k0 < nK);
+      const h = heap;
+      const ob = p.out.c + p.out.batch[bi];
+      for (let i = 0; i < mcl; i++) {
+        const mt = Math.floor(i / mr), r = i - mt * mr;
+        const o = ob + om[m0 + i];
+        const rowBase = pc + (mt * nTiles * mr + r) * nr;
+        for (let nt = 0, j = 0; nt < nTiles; nt++) {
+          const src = rowBase + nt * mr * nr;
+          const jEnd = Math.min(ncl, j + nr);
+          for (let jj = 0; j < jEnd; j++, jj++) out[o + on[n0 + j]] = h[src + jj];
+        }
+      }
+    }
+  }
+
+  return { run };
+}

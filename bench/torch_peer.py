@@ -1,0 +1,118 @@
+"""PyTorch timings of the bench/cases.ts cases, for ratios against `deno task bench`.
+
+Run by hand (never in tests): /usr/bin/python3 bench/torch_peer.py [--threads 2] [--json]
+Cases (same ids as bench/cases.ts): matmul 256³ and 512³, conv2d 16·64·32² → 64 3×3 padding 1
+forward and forward+backward (input and weight gradients), and one AdamW step of the MNIST
+example CNN (batch 64). The CNN uses torch's BatchNorm2d where symgrad's uses
+RepresentativeBatchNorm2d (no PyTorch equivalent): a comparable amount of work per layer.
+Timing follows bench/timing.ts: warm-up for at least 5 steps and 1 s, then at least 5 steps
+and 1.5 s (at most 50), median / min / max in milliseconds.
+"""
+
+import argparse
+import json
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def time_step(step, min_ms=1500.0):
+    warm = time.perf_counter()
+    i = 0
+    while i < 5 or (time.perf_counter() - warm) < 1.0:
+        step()
+        i += 1
+    times = []
+    start = time.perf_counter()
+    while len(times) < 5 or ((time.perf_counter() - start) * 1000 < min_ms and len(times) < 50):
+        t0 = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times), min(times), max(times)
+
+
+def matmul(n):
+    g = torch.Generator().manual_seed(1)
+    a = torch.randn(n, n, generator=g)
+    b = torch.randn(n, n, generator=g)
+    return f"matmul_{n}", 2 * n**3, lambda: a @ b
+
+
+def conv(mode):
+    n, cin, h, w, cout, k = 16, 64, 32, 32, 64, 3
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(n, cin, h, w, generator=g, requires_grad=True)
+    wt = (torch.randn(cout, cin, k, k, generator=g) * 0.05).requires_grad_(True)
+    gy = torch.randn(n, cout, h, w, generator=g)
+    forward = 2 * n * cout * h * w * cin * k * k
+
+    def fwd():
+        with torch.no_grad():
+            return F.conv2d(x, wt, padding=1)
+
+    def fwdbwd():
+        y = F.conv2d(x, wt, padding=1)
+        return torch.autograd.grad((y * gy).sum(), [x, wt])
+
+    step = fwd if mode == "fwd" else fwdbwd
+    flops = forward if mode == "fwd" else 3 * forward
+    return f"conv2d_{n}x{cin}x{h}x{w}_{cout}_{k}x{k}_{mode}", flops, step
+
+
+class SmallCnn(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1)
+        self.norm1 = nn.BatchNorm2d(8)
+        self.conv2 = nn.Conv2d(8, 16, 3, padding=1)
+        self.norm2 = nn.BatchNorm2d(16)
+        self.fc = nn.Linear(16 * 7 * 7, 10)
+
+    def forward(self, x):
+        h = F.max_pool2d(F.relu(self.norm1(self.conv1(x))), 2)
+        g = F.max_pool2d(F.relu(self.norm2(self.conv2(h))), 2)
+        return self.fc(g.reshape(x.shape[0], -1))
+
+
+def mnist_step(batch=64):
+    torch.manual_seed(0)
+    model = SmallCnn()
+    opt = torch.optim.AdamW(model.parameters(), lr=0.002)
+    x = torch.randn(batch, 1, 28, 28)
+    y = torch.tensor([(i * 7) % 10 for i in range(batch)])
+
+    def step():
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return f"mnist_step_b{batch}", None, step
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    for case_id, flops, step in [matmul(256), matmul(512), conv("fwd"), conv("fwdbwd"),
+                                 mnist_step()]:
+        median, lo, hi = time_step(step)
+        row = {"case": case_id, "median_ms": median, "min_ms": lo, "max_ms": hi,
+               "backend": f"torch {torch.__version__} ({args.threads} threads)"}
+        if flops is not None:
+            row["gflops"] = flops / median / 1e6
+        if args.json:
+            print(json.dumps(row))
+        else:
+            extra = f"  {row['gflops']:.1f} GFLOP/s" if flops is not None else ""
+            print(f"{case_id:42s} {median:9.2f} ms (min {lo:.2f}, max {hi:.2f}){extra}")
+
+
+if __name__ == "__main__":
+    main()
