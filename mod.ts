@@ -76,7 +76,7 @@ export type {
   UnaryOp,
 } from "./core/ir.ts";
 export { formatGraph } from "./core/print.ts";
-export type { ClampBound } from "./core/clamp.ts";
+export type { ClampBound } from "./core/tensor.ts";
 export { einsum } from "./core/einsum.ts";
 export type { Program, ProgramAttrs, ProgramNode, ProgramOp } from "./core/program.ts";
 export type { Shape } from "./core/shape.ts";

@@ -10,27 +10,11 @@
 
 import type { DType } from "./dtype.ts";
 import { castScalar, checkDtype, isFloat } from "./dtype.ts";
+import { BINARY_OPS, type BinaryOp, UNARY_OPS, type UnaryOp } from "./elementwise_ops.ts";
 import { binaryScalar, unaryScalar } from "./scalar_ops.ts";
 import { checkShape, fmtShape, numel, type Shape, shapesEqual } from "./shape.ts";
 
-/** Elementwise ops of one float operand (`neg` also takes int32). */
-export const UNARY_OPS = [
-  "neg",
-  "exp",
-  "log",
-  "sqrt",
-  "recip",
-  "sin",
-  "sigmoid",
-  "tanh",
-] as const;
-/** An elementwise op of one float operand. */
-export type UnaryOp = typeof UNARY_OPS[number];
-
-/** Elementwise ops of two operands of equal shape and dtype; `cmplt`/`cmpeq` return `bool`. */
-export const BINARY_OPS = ["add", "mul", "max", "cmplt", "cmpeq", "pow"] as const;
-/** An elementwise op of two operands. */
-export type BinaryOp = typeof BINARY_OPS[number];
+export { BINARY_OPS, type BinaryOp, UNARY_OPS, type UnaryOp };
 
 /** Reductions over a set of axes; the reduced axes keep extent 1. */
 export const REDUCE_OPS = ["reduce_sum", "reduce_max"] as const;

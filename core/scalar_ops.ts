@@ -6,7 +6,7 @@
  */
 
 import type { DType } from "./dtype.ts";
-import type { BinaryOp, UnaryOp } from "./ir.ts";
+import type { BinaryOp, UnaryOp } from "./elementwise_ops.ts";
 
 /** Each unary op on one number. */
 export const UNARY_SCALAR: Readonly<Record<UnaryOp, (x: number) => number>> = {
