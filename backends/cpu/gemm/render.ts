@@ -38,7 +38,7 @@ let envValue: boolean | undefined;
  *
  * @example Run contractions with the JavaScript loops
  * ```ts
- * import { setCpuGemm } from "./render.ts";
+ * import { setCpuGemm } from "@symgrad/symgrad";
  * setCpuGemm(false);
  * setCpuGemm(undefined);
  * ```
