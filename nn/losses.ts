@@ -4,7 +4,7 @@
  * @module
  */
 
-import { fmtShape, Tensor } from "./_deps.ts";
+import { type DType, fmtShape, Tensor } from "./_deps.ts";
 
 /** How per-element losses are combined. */
 export type Reduction = "mean" | "sum" | "none";
@@ -71,7 +71,7 @@ export function crossEntropy(x: Tensor, target: Tensor, opts: CrossEntropyOption
       } nor probabilities ${fmtShape(x.shape)} for input ${fmtShape(x.shape)}`,
     );
   }
-  const classes = Tensor.arange(c, undefined, 1, { dtype: x.dtype, backend: x.backend })
+  const classes = classIndices(c, x.dtype, x.backend)
     .reshape(x.shape.map((d, i) => (i === classAxis ? d : 1)));
   const oneHot = target.unsqueeze(classAxis).eq(classes).cast(x.dtype);
   let loss = logp.mul(oneHot).sum(classAxis).neg();
@@ -80,6 +80,18 @@ export function crossEntropy(x: Tensor, target: Tensor, opts: CrossEntropyOption
     loss = loss.mul(1 - labelSmoothing).add(uniform.mul(labelSmoothing));
   }
   return reduce("crossEntropy", loss, reduction);
+}
+
+// One index leaf per class count, dtype and backend, shared by every call: a fresh leaf per
+// call would hold one buffer per training step until a collector ran.
+const classIndexLeaves = new Map<string, Tensor>();
+function classIndices(c: number, dtype: DType, backend: string): Tensor {
+  const key = `${c}|${dtype}|${backend}`;
+  let t = classIndexLeaves.get(key);
+  if (t === undefined) {
+    classIndexLeaves.set(key, t = Tensor.arange(c, undefined, 1, { dtype, backend }));
+  }
+  return t;
 }
 
 /** Options of {@link mseLoss}. */

@@ -18,6 +18,8 @@
  * await realize(loss, ...bn.pendingState(), ...opt.pendingState()); // one program
  * bn.detachState();
  * opt.detachState();
+ * bn.releaseReplacedState(); // frees the state the step replaced now
+ * opt.releaseReplacedState();
  * console.log(await loss.item(), await bn.num_batches_tracked!.item()); // ... 1
  * ```
  *
@@ -63,5 +65,8 @@ export async function trainStep<O extends object>(
   await realize(loss, ...model.pendingState(), ...optimizer.pendingState());
   model.detachState();
   optimizer.detachState();
+  // Nothing reads the replaced state any more: its buffers go back to the backend now.
+  model.releaseReplacedState();
+  optimizer.releaseReplacedState();
   return loss;
 }
