@@ -11,12 +11,13 @@
  * every realized state tensor for a detached leaf over the same storage, so graphs do not chain
  * across training steps.
  *
- * Memory: a module owns its state tensors. When a committed update replaces one (a training
- * step, {@link Module.commitState}, {@link Module.loadStateDict}), the module disposes the tensor
- * it replaced, so its buffer returns to the backend at once rather than when a collector runs.
- * A tensor read from a field before the step (`const w = model.weight`) is that same tensor and
- * throws a clear error when used afterwards; another owner of the data (a view such as
- * `w.to(w.backend)`, or the source of a `loadStateDict`) keeps it alive and valid.
+ * Memory: a module owns its state tensors. When an update replaces one (a training step, or
+ * {@link Module.releaseReplacedState} after {@link Module.commitState}; and
+ * {@link Module.loadStateDict}), the module disposes the tensor it replaced, so its buffer
+ * returns to the backend at once rather than when a collector runs. A tensor read from a field
+ * before the step (`const w = model.weight`) is that same tensor and throws a clear error when
+ * used afterwards; another owner of the data (`w.to(w.backend)`, or the source of a
+ * `loadStateDict`) keeps it alive and valid.
  *
  * @example A module with one parameter and one buffer
  * ```ts

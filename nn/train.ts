@@ -37,6 +37,15 @@ import { namedGradients, type Optimizer } from "./optim/optimizer.ts";
  * state tensor is a detached leaf, so the next step builds a graph of the same structure (and
  * hits the compile cache). Returns the realized loss.
  *
+ * Memory: the step donates the state it replaces. Once the new state is realized, the old
+ * parameters, running statistics and optimizer state, and the leaves the update rules made for
+ * the step (zero moments, per-step scalars), are disposed at once, so their buffers go back to
+ * the backend's reuse pool and hold the next step's state: after the first step a step takes no
+ * new memory and live buffers stay constant, without a collector. A tensor taken from the
+ * module or the optimizer before the step is one of those and throws an error saying it was
+ * released by a training step; to keep an old value, take another owner first
+ * (`const keep = model.weight.to(model.weight.backend)`), which the step leaves alone.
+ *
  * @example A few steps of linear regression
  * ```ts
  * import { Tensor } from "@symgrad/symgrad";

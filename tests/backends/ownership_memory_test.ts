@@ -85,3 +85,26 @@ Deno.test("a step releases the state it replaces; a held old parameter throws, o
   kept.dispose();
   assert.equal(await live(), before);
 });
+
+Deno.test("after one step exactly the state is live: the step's zero moments and scalars are freed", async () => {
+  const x = await Tensor.rand([4, 3], { ...opts, seed: 9 }).realize();
+  const y = await Tensor.rand([4, 1], { ...opts, seed: 10 }).realize();
+  const before = await backendStats("cpu");
+  const fc = new Linear(3, 1, { seed: 11, backend: "cpu" });
+  const opt = new Adam(fc, { lr: 0.1 });
+  const step = () => trainStep(fc, opt, () => mseLoss(fc.forward(x), y));
+  const perStep: number[] = [];
+  const fresh: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    (await step()).dispose();
+    const s = await backendStats("cpu");
+    perStep.push(s.liveBuffers - before.liveBuffers);
+    fresh.push(s.freshBytes);
+  }
+  // Weight and bias, and per parameter Adam's exp_avg and exp_avg_sq: 2 + 2 · 2 buffers (the step
+  // counts are host data no program reads). Not among them: the zero moments step 1 read and
+  // the bias-correction scalars of each step (8 more buffers after step 1 if kept).
+  assert.deepEqual(perStep, [6, 6, 6]);
+  // From step 2 on, every buffer comes from the reuse pool: the state step 1 released.
+  assert.equal(fresh[2], fresh[1]);
+});

@@ -25,6 +25,8 @@ export interface TrainMemory {
   liveBuffers: number[];
   /** `liveBytes` of the backend after step `i + 1`. */
   liveBytes: number[];
+  /** `freshBytes` of the backend (allocations not served from a reuse pool) after step `i + 1`. */
+  freshBytes: number[];
   /** `Deno.memoryUsage().rss` after step `i + 1`, for the steps in `rssAt`. */
   rss: Map<number, number>;
   /** The loss of the last step. */
@@ -52,12 +54,19 @@ export async function trainMemory(
   const opt = new Adam(net, { lr: 1e-3 });
   const x = Tensor.randn([8, 1, 8, 8], { seed: 3, backend });
   const y = Tensor.from([0, 1, 2, 3, 4, 5, 6, 7], { backend });
-  const out: TrainMemory = { liveBuffers: [], liveBytes: [], rss: new Map(), lossAtEnd: NaN };
+  const out: TrainMemory = {
+    liveBuffers: [],
+    liveBytes: [],
+    freshBytes: [],
+    rss: new Map(),
+    lossAtEnd: NaN,
+  };
   for (let i = 1; i <= steps; i++) {
     using loss = await trainStep(net, opt, () => crossEntropy(net.forward(x), y));
     const s = await backendStats(backend);
     out.liveBuffers.push(s.liveBuffers);
     out.liveBytes.push(s.liveBytes);
+    out.freshBytes.push(s.freshBytes);
     if (rssAt.includes(i)) out.rss.set(i, Deno.memoryUsage().rss);
     if (i === steps) out.lossAtEnd = await loss.item();
   }
