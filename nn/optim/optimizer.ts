@@ -188,12 +188,21 @@ function collectingStepLeaves<T>(into: Tensor[], update: () => T): T {
 }
 
 /**
+ * Disposes `t` once the state of the step being built is realized by `trainStep` (unless it
+ * became state): for leaves an update rule makes or replaces for one step, such as a cached
+ * hyperparameter leaf whose value changed. Outside an update rule it does nothing.
+ */
+export function releaseWithStep(t: Tensor): void {
+  stepLeaves?.push(t);
+}
+
+/**
  * A scalar leaf of `like`'s dtype and backend: per-step values that keep the graph's shape.
  * Made inside an update rule, it is released once the step's state is realized.
  */
 export function scalarLike(value: number, like: Tensor): Tensor {
   const t = Tensor.from([value], { shape: [], dtype: like.dtype, backend: like.backend });
-  stepLeaves?.push(t);
+  releaseWithStep(t);
   return t;
 }
 
@@ -203,6 +212,6 @@ export function scalarLike(value: number, like: Tensor): Tensor {
  */
 export function zerosLike(like: Tensor): Tensor {
   const t = Tensor.zeros(like.shape, { dtype: like.dtype, backend: like.backend });
-  stepLeaves?.push(t);
+  releaseWithStep(t);
   return t;
 }
