@@ -120,12 +120,11 @@ export type Op = keyof OpAttrs;
 
 let nextId = 1;
 // The hash-consing table is held by the nodes themselves, so it never keeps a graph alive and
-// needs no collector callback: a node is listed in the `uses` of its newest operand that is not
-// a constant (a node keeps its operands alive, so the entry lives as long as it can be found),
-// a buffer leaf in those of its storage, and only constants and nodes over constants alone in a
-// table of weak references. Weak references and finalizers on every node would keep each
-// step's graph alive until a full collection (V8's minor collections keep their targets) and
-// until the running job ends.
+// needs no collector callback: a node is listed in the `uses` of its newest operand (a node
+// keeps its operands alive, so the entry lives as long as it can be found), a buffer leaf in
+// those of its storage, and only constants in a table of weak references. Weak references and
+// finalizers on every node would keep each step's graph alive until a full collection (V8's
+// minor collections keep their targets) and until the running job ends.
 const interned = new Map<string, WeakRef<Node>>();
 const uses = new WeakMap<Node | BufferRef, Map<string, Node>>();
 // Small integer ids of node heads (op, dtype, shape, attributes; a buffer's without its ref).
@@ -135,12 +134,19 @@ const forget = new FinalizationRegistry<string>((key) => {
   if (ref !== undefined && ref.deref() === undefined) interned.delete(key);
 });
 
-/** The newest non-constant operand, whose `uses` list the node; `undefined` for the others. */
+/**
+ * Forgets the leaves over `ref` once its data is freed. The table links a storage to its leaves
+ * and so to every graph over them, and a realized node to its storage: kept, these links would
+ * chain each training step's graph to the next.
+ */
+export function forgetLeaves(ref: BufferRef): void {
+  uses.delete(ref);
+}
+
+/** The newest operand, whose `uses` list the node; `undefined` for a leaf. */
 function owningOperand(inputs: readonly Node[]): Node | undefined {
   let owner: Node | undefined;
-  for (const n of inputs) {
-    if (n.op !== "const" && (owner === undefined || n.id > owner.id)) owner = n;
-  }
+  for (const n of inputs) if (owner === undefined || n.id > owner.id) owner = n;
   return owner;
 }
 

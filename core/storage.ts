@@ -16,7 +16,7 @@
 
 import type { Backend } from "../backends/backend.ts";
 import type { DType, TypedArray } from "./dtype.ts";
-import type { BufferRef } from "./ir.ts";
+import { type BufferRef, forgetLeaves } from "./ir.ts";
 
 type Copies = Map<Backend, unknown>;
 
@@ -152,5 +152,6 @@ export class Storage implements BufferRef {
     for (const [backend, buf] of this.#copies) backend.free(buf);
     this.#copies.clear();
     finalizer.unregister(this);
+    forgetLeaves(this);
   }
 }

@@ -72,9 +72,10 @@ Deno.test({
 }, async () => {
   const m = await trainMemoryInWorker("cpu", 5000, [500, 5000]);
   assertFlat("cpu", m);
-  // Step 1 fills the pools; from step 2 each step's state, temporaries and uploads reuse the
-  // buffers the step before released.
-  assertNoFreshMemory("cpu", m, 2);
+  // Step 1 fills the pools; from step 3 each step's state, temporaries and uploads reuse the
+  // buffers an earlier step released. (Step 2 may still take a few bytes: a per-step scalar
+  // leaf whose predecessor feeds step 2 too is released only when step 2 ends.)
+  assertNoFreshMemory("cpu", m, 3);
   assert.ok(Number.isFinite(m.lossAtEnd));
   // V8's heap saws between full collections (the collector is never forced); alone, RSS ends
   // 5-16 % above step 500. A graph kept per step grew it by about 1 GB (300 %), and weak
@@ -89,7 +90,7 @@ Deno.test({
   fn: async () => {
     const m = await trainMemoryInWorker("webgpu", 1000, [500, 1000]);
     assertFlat("webgpu", m);
-    assertNoFreshMemory("webgpu", m, 2);
+    assertNoFreshMemory("webgpu", m, 3);
     assert.ok(Number.isFinite(m.lossAtEnd));
     // Alone, RSS settles by step 300 (V8's heap and lavapipe's driver heaps) and ends 0-5 %
     // above step 500.
