@@ -50,10 +50,15 @@ export class HostMemory {
    * false a reused one keeps its old contents, for a caller that overwrites every element.
    */
   alloc(dtype: DType, size: number, zero = true): TypedArray {
+    const bytes = size * itemSize(dtype);
     this.#stats.liveBuffers++;
-    this.#stats.liveBytes += size * itemSize(dtype);
+    this.#stats.liveBytes += bytes;
+    this.#stats.allocatedBytes += bytes;
     const reused = this.#pool.get(`${dtype}:${size}`)?.pop();
-    if (reused === undefined) return allocShared(dtype, size);
+    if (reused === undefined) {
+      this.#stats.freshBytes += bytes;
+      return allocShared(dtype, size);
+    }
     this.#pooledBytes -= reused.byteLength;
     return zero ? reused.fill(0) : reused;
   }

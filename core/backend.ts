@@ -22,6 +22,10 @@ export interface BackendStats {
   liveBuffers: number;
   /** Bytes held by live buffers. */
   liveBytes: number;
+  /** Bytes of every allocation so far, including those served from a reuse pool. */
+  allocatedBytes: number;
+  /** Bytes of allocations that took new memory (not served from a reuse pool) so far. */
+  freshBytes: number;
 }
 
 /** A compiled program, ready to run on buffers of its backend. */
@@ -56,5 +60,7 @@ export function emptyStats(): BackendStats {
     submissions: 0,
     liveBuffers: 0,
     liveBytes: 0,
+    allocatedBytes: 0,
+    freshBytes: 0,
   };
 }

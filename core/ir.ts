@@ -105,13 +105,36 @@ export interface OpAttrs {
 export type Op = keyof OpAttrs;
 
 let nextId = 1;
+// The hash-consing table is held by the nodes themselves, so it never keeps a graph alive and
+// needs no collector callback: a node is listed in the `uses` of its newest operand (a node
+// keeps its operands alive, so the entry lives as long as it can be found), a buffer leaf in
+// those of its storage, and only constants in a table of weak references. Weak references and
+// finalizers on every node would keep each step's graph alive until a full collection (V8's
+// minor collections keep their targets) and until the running job ends.
 const interned = new Map<string, WeakRef<Node>>();
+const uses = new WeakMap<Node | BufferRef, Map<string, Node>>();
 // Small integer ids of node heads (op, dtype, shape, attributes; a buffer's without its ref).
 const heads = new Map<string, number>();
 const forget = new FinalizationRegistry<string>((key) => {
   const ref = interned.get(key);
   if (ref !== undefined && ref.deref() === undefined) interned.delete(key);
 });
+
+/**
+ * Forgets the leaves over `ref` once its data is freed. The table links a storage to its leaves
+ * and so to every graph over them, and a realized node to its storage: kept, these links would
+ * chain each training step's graph to the next.
+ */
+export function forgetLeaves(ref: BufferRef): void {
+  uses.delete(ref);
+}
+
+/** The newest operand, whose `uses` list the node; `undefined` for a leaf. */
+function owningOperand(inputs: readonly Node[]): Node | undefined {
+  let owner: Node | undefined;
+  for (const n of inputs) if (owner === undefined || n.id > owner.id) owner = n;
+  return owner;
+}
 
 /** An immutable graph node. Build nodes with the constructors of this module, never `new`. */
 export class Node<K extends Op = Op> {
@@ -170,13 +193,18 @@ export class Node<K extends Op = Op> {
       ? `${(attrs as OpAttrs["buffer"]).ref.id}|`
       : inputs.map((n) => n.id).join(",");
     const key = `${head}|${tail}`;
-    const hit = interned.get(key)?.deref();
+    const owner = op === "buffer" ? (attrs as OpAttrs["buffer"]).ref : owningOperand(inputs);
+    const table = owner === undefined ? undefined : uses.get(owner);
+    const hit = owner !== undefined ? table?.get(key) : interned.get(key)?.deref();
     if (hit !== undefined) return hit as Node<K>;
     let headId = heads.get(head);
     if (headId === undefined) heads.set(head, headId = heads.size);
     const node = new Node(op, inputs, shape, dtype, attrs, key, headId);
-    interned.set(key, new WeakRef(node));
-    forget.register(node, key);
+    if (owner === undefined) {
+      interned.set(key, new WeakRef(node));
+      forget.register(node, key);
+    } else if (table === undefined) uses.set(owner, new Map([[key, node]]));
+    else table.set(key, node);
     return node;
   }
 

@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { BackendStats } from "./backend.ts";
+import { type BackendStats, emptyStats } from "./backend.ts";
 import { defaultBackend, startedBackend } from "./devices.ts";
 
 /**
@@ -25,7 +25,7 @@ import { defaultBackend, startedBackend } from "./devices.ts";
 export function backendStats(name: string = defaultBackend()): BackendStats {
   const backend = startedBackend(name);
   if (backend === undefined) {
-    return { kernelsCompiled: 0, kernelsRun: 0, submissions: 0, liveBuffers: 0, liveBytes: 0 };
+    return emptyStats();
   }
   return { ...backend.stats };
 }

@@ -33,7 +33,7 @@ import { poolAxis } from "./pool_counts.ts";
 import * as ir from "./ir.ts";
 import type { Node } from "./ir.ts";
 import { formatGraph } from "./print.ts";
-import { disposeNode, isRealized, realizeNodes, storageOf } from "./realize.ts";
+import { isRealized, ownStorage, realizeNodes, releaseStorage, storageOf } from "./realize.ts";
 import {
   broadcastShapes,
   checkShape,
@@ -213,13 +213,20 @@ function flattenNested(
   return { values, shape };
 }
 
+// Module-private: lets `realize(...)` make the tensors it realized owners of their results.
+const OWN_RESULT: unique symbol = Symbol("ownResult");
+
 /** A lazy n-dimensional array: methods build graph nodes; data is computed on request. */
 export class Tensor {
   /** The graph node this tensor denotes. */
   readonly node: Node;
   /** The backend this tensor is realized on. */
   readonly backend: string;
-  #disposed = false;
+  #disposed: string | undefined;
+  // The storage this tensor owns a reference on (see core/storage.ts). Owners: leaves made over
+  // storage, tensors made by `to`, and computed tensors once realized through them. A view (a
+  // tensor of the same node from an identity op) owns nothing, so it never frees its source.
+  #owned: Storage | undefined;
 
   /** Wraps a graph node; most code uses the static constructors instead. */
   constructor(node: Node, backend: string = defaultBackend()) {
@@ -278,7 +285,9 @@ export class Tensor {
 
   /** A leaf tensor over existing storage. */
   static fromStorage(storage: Storage, shape: Shape, backend?: string): Tensor {
-    return new Tensor(ir.bufferNode(storage, shape, storage.dtype), backend);
+    const t = new Tensor(ir.bufferNode(storage, shape, storage.dtype), backend);
+    t.#own();
+    return t;
   }
 
   /** A tensor filled with `value` (a realized leaf, so it can be differentiated against). */
@@ -398,9 +407,19 @@ export class Tensor {
   }
 
   #check(op: string): void {
-    if (this.#disposed) {
-      throw new Error(`${op}: the tensor was disposed and cannot be used`);
+    if (this.#disposed !== undefined) {
+      throw new Error(`${op}: the tensor was ${this.#disposed} and cannot be used`);
     }
+  }
+
+  /** Takes this tensor's reference on its data once the data exists. */
+  #own(): void {
+    if (this.#owned === undefined) this.#owned = ownStorage(this.node, this);
+  }
+
+  /** After realization: a computed tensor owns its result (a view of a leaf stays a view). */
+  [OWN_RESULT](): void {
+    if (this.node.op !== "buffer") this.#own();
   }
 
   // ------------------------------------------------------------------------------------------
@@ -1391,6 +1410,7 @@ export class Tensor {
   async realize(): Promise<this> {
     this.#check("realize");
     await realizeNodes(this.backend, [this.node]);
+    this[OWN_RESULT]();
     return this;
   }
 
@@ -1430,14 +1450,33 @@ export class Tensor {
   /** The same graph, realized on another backend (data moves on realization). */
   to(backend: string): Tensor {
     this.#check("to");
-    return new Tensor(this.node, backend);
+    const t = new Tensor(this.node, backend);
+    t.#own(); // an owner of its own: disposing it leaves this tensor's data alone
+    return t;
   }
 
-  /** Frees this tensor's data now; later use of the tensor throws. */
-  dispose(): void {
-    if (this.#disposed) return;
-    this.#disposed = true;
-    disposeNode(this.node);
+  /**
+   * Drops this tensor's reference on its data; the buffer is freed now when no other tensor owns
+   * it. Owners are leaves, tensors made by `to()` and realized computed tensors; a view (the same
+   * node from an identity op such as `t.reshape(t.shape)`) owns nothing, so disposing it never
+   * frees its source. Later use of this tensor throws an error that says it was disposed, or
+   * names `reason` when given.
+   *
+   * @example Two owners of one buffer
+   * ```ts
+   * import { Tensor } from "@symgrad/symgrad";
+   * const x = Tensor.from([1, 2, 3]);
+   * const y = x.to(x.backend); // a second owner of the same data
+   * x.dispose();
+   * console.log(await y.data()); // Float32Array [1, 2, 3]
+   * y.dispose(); // the last owner: the buffer is freed now
+   * ```
+   */
+  dispose(reason?: string): void {
+    if (this.#disposed !== undefined) return;
+    this.#disposed = reason ?? "disposed";
+    this.#owned = undefined;
+    releaseStorage(this.node, this, reason);
   }
 
   /** `using t = …` disposes at the end of the scope. */
@@ -1461,7 +1500,7 @@ export class Tensor {
 
   /** Short form for `console.log`. */
   [Symbol.for("Deno.customInspect")](): string {
-    const state = this.#disposed ? "disposed" : this.isRealized ? "realized" : "lazy";
+    const state = this.#disposed !== undefined ? "disposed" : this.isRealized ? "realized" : "lazy";
     return `Tensor<${this.dtype}${fmtShape(this.shape)}, ${state}, ${this.backend}>`;
   }
 }
@@ -1606,4 +1645,5 @@ export async function realize(...tensors: Tensor[]): Promise<void> {
     byBackend.set(t.backend, list);
   }
   for (const [backend, nodes] of byBackend) await realizeNodes(backend, nodes);
+  for (const t of tensors) t[OWN_RESULT]();
 }

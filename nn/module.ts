@@ -11,6 +11,14 @@
  * every realized state tensor for a detached leaf over the same storage, so graphs do not chain
  * across training steps.
  *
+ * Memory: a module owns its state tensors. When an update replaces one (a training step, or
+ * {@link Module.releaseReplacedState} after {@link Module.commitState}; and
+ * {@link Module.loadStateDict}), the module disposes the tensor it replaced, so its buffer
+ * returns to the backend at once rather than when a collector runs. A tensor read from a field
+ * before the step (`const w = model.weight`) is that same tensor and throws a clear error when
+ * used afterwards; another owner of the data (`w.to(w.backend)`, or the source of a
+ * `loadStateDict`) keeps it alive and valid.
+ *
  * @example A module with one parameter and one buffer
  * ```ts
  * import { Module } from "./module.ts";
@@ -36,6 +44,10 @@
  */
 
 import { fmtShape, realize, Tensor } from "./_deps.ts";
+import { DETACHED, REPLACED } from "./state_release.ts";
+
+// Replaced state kept for releaseReplacedState at most (a loop that never calls it must not grow).
+const MAX_KEPT = 4096;
 
 /** Options of {@link Module.loadStateDict}. */
 export interface LoadStateDictOptions {
@@ -56,6 +68,10 @@ export abstract class Module {
   /** Training mode (the default) or evaluation mode; see {@link Module.train}. */
   training = true;
   #buffers = new Set<string>();
+  // The realized state leaf each field held when last committed (or first seen): the tensor a
+  // committed update of the field replaces, and so releases.
+  #committed = new Map<string, Tensor>();
+  #replaced: Tensor[] = [];
 
   /** The computation. Train-mode updates of buffers replace the buffer fields lazily. */
   abstract forward(x: Tensor): Tensor;
@@ -75,6 +91,7 @@ export abstract class Module {
     const out: { name: string; kind: "param" | "buffer" | "child"; value: Tensor | Module }[] = [];
     for (const [name, value] of Object.entries(this)) {
       if (value instanceof Tensor) {
+        if (value.node.op === "buffer") this.#committed.set(name, value);
         out.push({ name, kind: this.#buffers.has(name) ? "buffer" : "param", value });
       } else if (value instanceof Module) {
         out.push({ name, kind: "child", value });
@@ -332,8 +349,10 @@ export abstract class Module {
     for (const [k, t] of Object.entries(record)) {
       if (!Object.hasOwn(own, k)) continue;
       const target = own[k];
+      // `to` makes a tensor of the module's own, holding its own reference on the data.
       this.setTensor(k, t.cast(target.dtype).to(target.backend));
     }
+    this.#releaseUnheld(Object.values(own), REPLACED);
     return { missingKeys, unexpectedKeys };
   }
 
@@ -352,10 +371,51 @@ export abstract class Module {
     this.detachState();
   }
 
-  /** Replaces every realized state tensor by a detached leaf over the same storage. */
+  /**
+   * Replaces every realized state tensor by a detached leaf over the same storage. The lazy
+   * tensors themselves are disposed: their data lives on in the leaves. The state leaves those
+   * updates replaced are kept for {@link Module.releaseReplacedState}, since pending updates
+   * elsewhere (an optimizer's) may still read them.
+   */
   detachState(): void {
-    for (const [name, t] of Object.entries(this.stateDict())) {
-      if (t.node.op !== "buffer" && t.isRealized) this.setTensor(name, t.detach());
+    const handles: Tensor[] = [];
+    const replaced: Tensor[] = [];
+    for (const [, m] of this.namedModules()) {
+      const fields = m as unknown as Record<string, Tensor>;
+      for (const f of m.#fields()) {
+        const t = f.value;
+        if (!(t instanceof Tensor) || t.node.op === "buffer" || !t.isRealized) continue;
+        const leaf = t.detach();
+        fields[f.name] = leaf;
+        const prev = m.#committed.get(f.name);
+        if (prev !== undefined && prev !== leaf) replaced.push(prev);
+        m.#committed.set(f.name, leaf);
+        handles.push(t);
+      }
     }
+    this.#releaseUnheld(handles, DETACHED);
+    this.#replaced.push(...replaced);
+    // Without a release (commitState loops), forget the oldest: the collector frees those.
+    if (this.#replaced.length > MAX_KEPT) {
+      this.#replaced.splice(0, this.#replaced.length - MAX_KEPT);
+    }
+  }
+
+  /**
+   * Disposes the state leaves that committed updates replaced (unless the module still holds
+   * them), so their buffers return to the backend now. Call it once nothing pending reads the
+   * old state any more: {@link trainStep} does after realizing the whole step.
+   */
+  releaseReplacedState(): void {
+    const replaced = this.#replaced;
+    this.#replaced = [];
+    this.#releaseUnheld(replaced, REPLACED);
+  }
+
+  /** Disposes each of `tensors` that is no longer a state tensor of this module. */
+  #releaseUnheld(tensors: readonly Tensor[], reason: string): void {
+    if (tensors.length === 0) return;
+    const held = new Set(Object.values(this.stateDict()));
+    for (const t of tensors) if (!held.has(t)) t.dispose(reason);
   }
 }

@@ -18,6 +18,8 @@
  * await realize(loss, ...bn.pendingState(), ...opt.pendingState()); // one program
  * bn.detachState();
  * opt.detachState();
+ * bn.releaseReplacedState(); // frees the state the step replaced now
+ * opt.releaseReplacedState();
  * console.log(await loss.item(), await bn.num_batches_tracked!.item()); // ... 1
  * ```
  *
@@ -34,6 +36,15 @@ import { namedGradients, type Optimizer } from "./optim/optimizer.ts";
  * parameters, the running statistics and the optimizer state in one program. Afterwards every
  * state tensor is a detached leaf, so the next step builds a graph of the same structure (and
  * hits the compile cache). Returns the realized loss.
+ *
+ * Memory: the step donates the state it replaces. Once the new state is realized, the old
+ * parameters, running statistics and optimizer state, and the leaves the update rules made for
+ * the step (zero moments, per-step scalars), are disposed at once, so their buffers go back to
+ * the backend's reuse pool and hold the next step's state: after the first step a step takes no
+ * new memory and live buffers stay constant, without a collector. A tensor taken from the
+ * module or the optimizer before the step is one of those and throws an error saying it was
+ * released by a training step; to keep an old value, take another owner first
+ * (`const keep = model.weight.to(model.weight.backend)`), which the step leaves alone.
  *
  * @example A few steps of linear regression
  * ```ts
@@ -63,5 +74,8 @@ export async function trainStep<O extends object>(
   await realize(loss, ...model.pendingState(), ...optimizer.pendingState());
   model.detachState();
   optimizer.detachState();
+  // Nothing reads the replaced state any more: its buffers go back to the backend now.
+  model.releaseReplacedState();
+  optimizer.releaseReplacedState();
   return loss;
 }

@@ -182,6 +182,8 @@ export class WebGpuBackend implements Backend<WebGpuBuffer> {
     const { buffer, fresh } = this.#pool.acquire(bytes, `${dtype}[${size}]`);
     this.stats.liveBuffers++;
     this.stats.liveBytes += bytes;
+    this.stats.allocatedBytes += bytes;
+    if (fresh) this.stats.freshBytes += bytes;
     return new WebGpuBuffer(buffer, dtype, size, bytes, !fresh);
   }
 

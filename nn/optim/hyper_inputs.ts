@@ -13,6 +13,7 @@
  */
 
 import { Tensor } from "../_deps.ts";
+import { releaseWithStep } from "./optimizer.ts";
 
 /**
  * Scalar leaves for the hyperparameters of one optimizer, by group, name, dtype and backend.
@@ -29,6 +30,8 @@ export class HyperInputs {
     const key = `${name}|${like.dtype}|${like.backend}`;
     const held = leaves.get(key);
     if (held !== undefined && Object.is(held.value, value)) return held.tensor;
+    // The replaced leaf may still feed this step's graph: it is freed once the step is realized.
+    if (held !== undefined) releaseWithStep(held.tensor);
     const tensor = Tensor.full([], value, { dtype: like.dtype, backend: like.backend });
     leaves.set(key, { value, tensor });
     return tensor;

@@ -5,11 +5,16 @@
  * lazy tensors and stores them (the module's parameter fields are replaced); nothing is computed
  * until the state is realized, normally together with the loss by `trainStep`.
  *
+ * Memory: once the new state is realized, {@link Optimizer.detachState} releases the state the
+ * step replaced and the per-step scalars it made, so a training loop holds one generation of
+ * optimizer state whenever the collector runs.
+ *
  * @module
  */
 
 import { gradients, realize, Tensor } from "../_deps.ts";
 import type { Module } from "../module.ts";
+import { DETACHED, REPLACED } from "../state_release.ts";
 
 /** A group of parameters with its own hyperparameters (PyTorch's `param_groups`). */
 export type ParamGroup<O> = Partial<O> & {
@@ -39,6 +44,9 @@ export abstract class Optimizer<O extends object> {
   /** Completed steps. */
   stepCount = 0;
   #state = new Map<string, ParamState>();
+  // State replaced by `step` and the leaves its update rules made (zero moments, per-step
+  // scalars), released once the new state is realized.
+  #replaced: Tensor[] = [];
 
   /**
    * Binds to `module`. Each group claims parameters by name and overrides hyperparameters; the
@@ -98,14 +106,18 @@ export abstract class Optimizer<O extends object> {
         if (param === undefined) {
           throw new Error(`step: the module no longer has parameter ${JSON.stringify(name)}`);
         }
-        const out = this.update(
-          param,
-          grad.cast(param.dtype),
-          this.state(name),
-          group.options,
-          this.stepCount,
-        );
+        const out = collectingStepLeaves(this.#replaced, () =>
+          this.update(
+            param,
+            grad.cast(param.dtype),
+            this.state(name),
+            group.options,
+            this.stepCount,
+          ));
         this.module.setTensor(name, out.param);
+        this.#replaced.push(...Object.values(this.state(name)));
+        // Without a release, forget the oldest (the collector frees those).
+        if (this.#replaced.length > 4096) this.#replaced.splice(0, this.#replaced.length - 4096);
         this.#state.set(name, out.state);
       }
     }
@@ -118,14 +130,35 @@ export abstract class Optimizer<O extends object> {
     );
   }
 
-  /** Replaces realized state tensors by detached leaves, so graphs do not chain across steps. */
+  /**
+   * Replaces realized state tensors by detached leaves, so graphs do not chain across steps.
+   */
   detachState(): void {
+    const handles: Tensor[] = [];
     for (const [name, s] of this.#state) {
-      this.#state.set(
-        name,
-        Object.fromEntries(Object.entries(s).map(([k, t]) => [k, t.isRealized ? t.detach() : t])),
-      );
+      const next: ParamState = {};
+      for (const [k, t] of Object.entries(s)) {
+        if (t.node.op !== "buffer" && t.isRealized) {
+          next[k] = t.detach();
+          handles.push(t);
+        } else next[k] = t;
+      }
+      this.#state.set(name, next);
     }
+    // The lazy handles' references now live in the leaves.
+    for (const t of handles) t.dispose(DETACHED);
+  }
+
+  /**
+   * Disposes the state that steps replaced and their per-step scalars, once no state is
+   * pending; using a tensor taken from {@link Optimizer.state} before a step then throws an
+   * error saying so. {@link trainStep} calls it after realizing the whole step.
+   */
+  releaseReplacedState(): void {
+    if (this.pendingState().length > 0) return;
+    const current = new Set([...this.#state.values()].flatMap((s) => Object.values(s)));
+    for (const t of this.#replaced) if (!current.has(t)) t.dispose(REPLACED);
+    this.#replaced = [];
   }
 
   /** Realizes the pending state, then detaches it. */
@@ -140,12 +173,45 @@ export function definedOnly<T extends object>(opts: T): Partial<T> {
   return Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** A scalar leaf of `like`'s dtype and backend: per-step values that keep the graph's shape. */
-export function scalarLike(value: number, like: Tensor): Tensor {
-  return Tensor.from([value], { shape: [], dtype: like.dtype, backend: like.backend });
+// Leaves made by scalarLike/zerosLike while an update rule runs: they belong to that step and
+// are released with the state it replaced (unless they became state themselves).
+let stepLeaves: Tensor[] | undefined;
+
+function collectingStepLeaves<T>(into: Tensor[], update: () => T): T {
+  const outer = stepLeaves;
+  stepLeaves = into;
+  try {
+    return update();
+  } finally {
+    stepLeaves = outer;
+  }
 }
 
-/** A zero leaf of `like`'s shape, dtype and backend: initial optimizer state. */
+/**
+ * Disposes `t` once the state of the step being built is realized by `trainStep` (unless it
+ * became state): for leaves an update rule makes or replaces for one step, such as a cached
+ * hyperparameter leaf whose value changed. Outside an update rule it does nothing.
+ */
+export function releaseWithStep(t: Tensor): void {
+  stepLeaves?.push(t);
+}
+
+/**
+ * A scalar leaf of `like`'s dtype and backend: per-step values that keep the graph's shape.
+ * Made inside an update rule, it is released once the step's state is realized.
+ */
+export function scalarLike(value: number, like: Tensor): Tensor {
+  const t = Tensor.from([value], { shape: [], dtype: like.dtype, backend: like.backend });
+  releaseWithStep(t);
+  return t;
+}
+
+/**
+ * A zero leaf of `like`'s shape, dtype and backend: initial optimizer state. Made inside an
+ * update rule, it is released once the step's state is realized.
+ */
 export function zerosLike(like: Tensor): Tensor {
-  return Tensor.zeros(like.shape, { dtype: like.dtype, backend: like.backend });
+  const t = Tensor.zeros(like.shape, { dtype: like.dtype, backend: like.backend });
+  releaseWithStep(t);
+  return t;
 }
