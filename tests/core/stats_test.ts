@@ -30,6 +30,8 @@ Deno.test("backendStats of a registered backend that has not started is zero and
     submissions: 0,
     liveBuffers: 0,
     liveBytes: 0,
+    allocatedBytes: 0,
+    freshBytes: 0,
   });
   assert.equal(starts, 0);
   await Tensor.from([1, 2], { backend: "stats-lazy" }).exp().data();
