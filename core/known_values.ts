@@ -6,9 +6,8 @@
  * @module
  */
 
-import type { OpAttrs } from "./ir.ts";
+import type { Node, OpAttrs } from "./ir.ts";
 import { storageOf } from "./realize.ts";
-import type { Tensor } from "./tensor.ts";
 
 /** Host-known elements of a tensor: every element, or one value that all elements equal. */
 export interface KnownValues {
@@ -22,7 +21,7 @@ export interface KnownValues {
  * The values of `t` when they are on the host now, else `undefined` (computed or uploaded
  * tensors: their values are only known after a realization).
  */
-export function knownValues(t: Tensor): KnownValues | undefined {
+export function knownValues(t: { readonly node: Node }): KnownValues | undefined {
   const n = t.node;
   if (n.op === "const") return { values: [(n.attrs as OpAttrs["const"]).value], uniform: true };
   if (n.op !== "buffer") return undefined;

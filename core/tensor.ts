@@ -46,6 +46,8 @@ import {
 import { Storage } from "./storage.ts";
 import { checkWindow, windowPair } from "./window_args.ts";
 import { windowMax } from "./window_max.ts";
+import { gatherNode } from "./gather.ts";
+import { knownValues } from "./known_values.ts";
 
 /** Nested arrays of numbers or booleans, as accepted by {@link Tensor.from}. */
 export type NestedArray = number | boolean | readonly NestedArray[];
@@ -830,6 +832,64 @@ export class Tensor {
   }
 
   /**
+   * PyTorch's `gather`: `out[p] = this[p with axis ← index[p]]` for every position `p` of
+   * `index` (int32, the same rank, extents at most this tensor's off `axis`). Gradients scatter
+   * back into the gathered positions (repeated indices add up). Index values known on the host
+   * are checked; a computed index outside `[0, n)` gives NaN (0 for an int32 input).
+   *
+   * @example
+   * ```ts
+   * import { Tensor } from "@symgrad/symgrad";
+   * const x = Tensor.from([[10, 11, 12], [20, 21, 22]]);
+   * const i = Tensor.from([[2, 0], [1, 1]], { dtype: "int32" });
+   * console.log(await x.gather(1, i).data()); // [12, 10, 21, 21]
+   * ```
+   */
+  gather(axis: number, index: Tensor): Tensor {
+    this.#check("gather");
+    index.#check("gather");
+    const [a] = normalizeAxes("gather", axis, this.ndim);
+    if (index.backend !== this.backend) {
+      throw new Error(
+        `gather: index lives on ${index.backend} and the input on ${this.backend}; expected one ` +
+          `backend`,
+      );
+    }
+    const n = this.shape[a];
+    const iota = Tensor.arange(n, undefined, 1, { dtype: "int32", backend: this.backend });
+    const out = gatherNode(this.#numeric("gather"), a, index.node, iota.node); // checks shapes
+    checkIndexValues("gather", index, n, a, this.shape);
+    return this.#wrap(out);
+  }
+
+  /**
+   * PyTorch's `index_select`: the slices of `axis` at the int32 positions of the 1-D `index`, in
+   * its order (repeats allowed). Built on {@link Tensor.gather}.
+   *
+   * @example
+   * ```ts
+   * import { Tensor } from "@symgrad/symgrad";
+   * const x = Tensor.from([[1, 2], [3, 4], [5, 6]]);
+   * console.log(await x.indexSelect(0, Tensor.from([2, 0, 2], { dtype: "int32" })).data());
+   * // [5, 6, 1, 2, 5, 6]
+   * ```
+   */
+  indexSelect(axis: number, index: Tensor): Tensor {
+    this.#check("indexSelect");
+    const [a] = normalizeAxes("indexSelect", axis, this.ndim);
+    if (index.ndim !== 1) {
+      throw new Error(
+        `indexSelect: expected a 1-D index, got ${index.dtype}${fmtShape(index.shape)}`,
+      );
+    }
+    checkIndexValues("indexSelect", index, this.shape[a], a, this.shape);
+    const shape = this.shape.map((d, i) => (i === a ? index.shape[0] : d));
+    const spread = index.reshape(this.shape.map((_, i) => (i === a ? index.shape[0] : 1)))
+      .expand(shape);
+    return this.gather(a, spread);
+  }
+
+  /**
    * Index of the maximum along `axis`, as int32 (PyTorch's semantics): the first NaN if there
    * is one, else the first of tied maxima.
    */
@@ -1502,6 +1562,21 @@ export class Tensor {
   [Symbol.for("Deno.customInspect")](): string {
     const state = this.#disposed !== undefined ? "disposed" : this.isRealized ? "realized" : "lazy";
     return `Tensor<${this.dtype}${fmtShape(this.shape)}, ${state}, ${this.backend}>`;
+  }
+}
+
+/** Throws for an index value known on the host that is outside `[0, n)`. */
+function checkIndexValues(op: string, index: Tensor, n: number, axis: number, shape: Shape): void {
+  const known = knownValues(index);
+  if (known === undefined || index.dtype !== "int32") return;
+  for (let k = 0; k < known.values.length; k++) {
+    const v = known.values[k];
+    if (!(v >= 0 && v < n)) {
+      throw new Error(
+        `${op}: index ${v} at flat position ${k} is out of range for axis ${axis} of extent ${n} ` +
+          `(input ${fmtShape(shape)}); expected an integer in [0, ${n})`,
+      );
+    }
   }
 }
 
