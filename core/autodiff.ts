@@ -76,13 +76,16 @@ export const VJP_RULES: { readonly [K in Op]: VjpRule<K> } = {
   add: (g) => [g, g],
   mul: (g, n) => [mul(g, n.inputs[1]), mul(g, n.inputs[0])],
   max: (g, n) => {
-    // Ties split the gradient evenly, as PyTorch's maximum does.
+    // Ties split the gradient evenly, as PyTorch's maximum does; where an operand is NaN (the
+    // operands are unordered) both receive all of it, as in PyTorch.
     const [a, b] = n.inputs;
     const zero = full(0, g), half = mul(g, full(0.5, g));
     const tie = ir.binary("cmpeq", a, b);
+    const aBelow = ir.binary("cmplt", a, b), bBelow = ir.binary("cmplt", b, a);
+    const otherwise = ir.where(tie, half, g); // tie, or unordered
     return [
-      ir.where(ir.binary("cmplt", b, a), g, ir.where(tie, half, zero)),
-      ir.where(ir.binary("cmplt", a, b), g, ir.where(tie, half, zero)),
+      ir.where(bBelow, g, ir.where(aBelow, zero, otherwise)),
+      ir.where(aBelow, g, ir.where(bBelow, zero, otherwise)),
     ];
   },
   cmplt: () => [null, null],

@@ -68,10 +68,12 @@ export const JVP_RULES: { readonly [K in Op]: JvpRule<K> } = {
     return addT(ta && mul(ta, b), tb && mul(a, tb));
   },
   max: ([ta, tb], n) => {
-    // Ties take the mean of both tangents: the transpose of the VJP rule, which splits evenly.
+    // Ties take the mean of both tangents and unordered operands (a NaN) their sum: the
+    // transpose of the VJP rule, which splits ties evenly and gives a NaN's gradient to both.
     const [a, b] = n.inputs;
     const ea = orZero(ta, n), eb = orZero(tb, n);
-    const tie = mul(add(ea, eb), full(0.5, n));
+    const both = add(ea, eb);
+    const tie = ir.where(ir.binary("cmpeq", a, b), mul(both, full(0.5, n)), both);
     return ir.where(
       ir.binary("cmplt", b, a),
       ea,
