@@ -1,6 +1,8 @@
 """PyTorch timings of the bench/cases.ts cases, for ratios against `deno task bench`.
 
 Run by hand (never in tests): /usr/bin/python3 bench/torch_peer.py [--threads 2] [--json]
+`--json` prints one object per line (case, median_ms, ...): `deno task bench:peers --torch FILE`
+reads such a file and shows these figures beside symgrad, jax-js and TF.js.
 Cases (same ids as bench/cases.ts): matmul 256³ and 512³, conv2d 16·64·32² → 64 3×3 padding 1
 forward and forward+backward (input and weight gradients), and one AdamW step of the MNIST
 example CNN (batch 64). The CNN uses torch's BatchNorm2d where symgrad's uses
