@@ -28,6 +28,8 @@ import {
   type TypedArray,
 } from "./dtype.ts";
 import { markComposite } from "./composite.ts";
+import { defineCustomVjp } from "./autodiff.ts";
+import { conv2dInputGrad } from "./conv_grad.ts";
 import { cumsumNode } from "./scan.ts";
 import { poolAxis } from "./pool_counts.ts";
 import * as ir from "./ir.ts";
@@ -1247,6 +1249,17 @@ export class Tensor {
     );
     const ws = weight.reshape([1, groups, rc, 1, 1, cinG, kh, kw]);
     let out = xs.mul(ws).sum([5, 6, 7]).reshape([n, cout, oh, ow]);
+    if (isFloat(this.dtype) && weight.dtype === this.dtype) {
+      // The input gradient as a transposed convolution (one contraction) instead of the
+      // window view's overlap-add; the weight gradient is the contraction autodiff would build.
+      const geo = { stride, padding, dilation, groups };
+      defineCustomVjp(out.node, [this.node, weight.node], (gn) => {
+        const g = new Tensor(gn, this.backend);
+        const dw = g.reshape([n, groups, rc, oh, ow, 1, 1, 1]).mul(xs).sum([0, 3, 4])
+          .reshape([cout, cinG, kh, kw]);
+        return [conv2dInputGrad(g, weight, this.shape, geo).node, dw.node];
+      });
+    }
     if (opts.bias !== undefined) {
       out = out.add(opts.bias.reshape([1, cout, 1, 1]));
     }
