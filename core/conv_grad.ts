@@ -6,7 +6,19 @@
  * @module
  */
 
-import type { Tensor } from "./tensor.ts";
+/**
+ * The tensor methods the rule is built from (all differentiable, so gradients of gradients
+ * work); structural so that this module does not import the Tensor class that calls it.
+ */
+export interface ConvTensor<T extends ConvTensor<T>> {
+  readonly shape: readonly number[];
+  reshape(shape: readonly number[]): T;
+  permute(...axes: number[]): T;
+  slice(specs: readonly (null | readonly [number, number])[]): T;
+  pad(pads: readonly (readonly [number, number])[]): T;
+  add(other: T): T;
+  conv2d(weight: T, opts: { dilation: [number, number]; groups: number }): T;
+}
 
 /** The window arguments `conv2d` resolved: per spatial axis. */
 export interface ConvGeometry {
@@ -17,9 +29,9 @@ export interface ConvGeometry {
 }
 
 /** Reverses `axis` of `t` (a small axis: the kernel), from slices placed by padding. */
-function flipAxis(t: Tensor, axis: number): Tensor {
+function flipAxis<T extends ConvTensor<T>>(t: T, axis: number): T {
   const k = t.shape[axis];
-  let out: Tensor | null = null;
+  let out: T | null = null;
   for (let a = 0; a < k; a++) {
     const spec = t.shape.map((_, i) => (i === axis ? [a, a + 1] as const : null));
     const pads = t.shape.map((_, i) => (i === axis ? [k - 1 - a, a] as const : [0, 0] as const));
@@ -30,7 +42,7 @@ function flipAxis(t: Tensor, axis: number): Tensor {
 }
 
 /** Pads (positive) or trims (negative) the two ends of spatial axis `axis` of `t`. */
-function padOrTrim(t: Tensor, axis: number, before: number, after: number): Tensor {
+function padOrTrim<T extends ConvTensor<T>>(t: T, axis: number, before: number, after: number): T {
   const d = t.shape[axis];
   const lo = Math.max(0, -before), hi = d - Math.max(0, -after);
   const trimmed = lo > 0 || hi < d
@@ -47,12 +59,12 @@ function padOrTrim(t: Tensor, axis: number, before: number, after: number): Tens
  * by `dilation·(k − 1) − padding`, convolved with the spatially flipped weight whose in and out
  * channels are exchanged within each group.
  */
-export function conv2dInputGrad(
-  g: Tensor,
-  weight: Tensor,
+export function conv2dInputGrad<T extends ConvTensor<T>>(
+  g: T,
+  weight: T,
   inputShape: readonly number[],
   geo: ConvGeometry,
-): Tensor {
+): T {
   const [n, , oh, ow] = g.shape;
   const [cout, cinG, kh, kw] = weight.shape;
   const [sh, sw] = geo.stride;
