@@ -29,7 +29,7 @@ import {
 } from "./dtype.ts";
 import { markComposite } from "./composite.ts";
 import { defineCustomVjp } from "./autodiff.ts";
-import { conv2dInputGrad } from "./conv_grad.ts";
+import { conv2dInputGrad, type ConvGeometry } from "./conv_grad.ts";
 import { cumsumNode } from "./scan.ts";
 import { poolAxis } from "./pool_counts.ts";
 import * as ir from "./ir.ts";
@@ -1253,12 +1253,7 @@ export class Tensor {
       // The input gradient as a transposed convolution (one contraction) instead of the
       // window view's overlap-add; the weight gradient is the contraction autodiff would build.
       const geo = { stride, padding, dilation, groups };
-      defineCustomVjp(out.node, [this.node, weight.node], (gn) => {
-        const g = new Tensor(gn, this.backend);
-        const dw = g.reshape([n, groups, rc, oh, ow, 1, 1, 1]).mul(xs).sum([0, 3, 4])
-          .reshape([cout, cinG, kh, kw]);
-        return [conv2dInputGrad(g, weight, this.shape, geo).node, dw.node];
-      });
+      defineConvVjp(out.node, this.node, weight.node, xs.node, this.backend, geo);
     }
     if (opts.bias !== undefined) {
       out = out.add(opts.bias.reshape([1, cout, 1, 1]));
@@ -1594,6 +1589,29 @@ let tensorDisplay: TensorDisplay = (t) => Promise.resolve({ "text/plain": String
  */
 export function setTensorDisplay(fn: TensorDisplay): void {
   tensorDisplay = fn;
+}
+
+/**
+ * Attaches conv2d's gradient rule to `out`. A module function holding nodes only (no tensors,
+ * whose storage would then live as long as the graph), so each step's graph stays collectable.
+ */
+function defineConvVjp(
+  out: Node,
+  x: Node,
+  w: Node,
+  xs: Node,
+  backend: string,
+  geo: ConvGeometry,
+): void {
+  defineCustomVjp(out, [x, w], (gn) => {
+    const g = new Tensor(gn, backend);
+    const [n, cout, oh, ow] = out.shape;
+    const [, cinG, kh, kw] = w.shape;
+    const groups = geo.groups, rc = cout / groups;
+    const dw = g.reshape([n, groups, rc, oh, ow, 1, 1, 1]).mul(new Tensor(xs, backend))
+      .sum([0, 3, 4]).reshape([cout, cinG, kh, kw]);
+    return [conv2dInputGrad(g, new Tensor(w, backend), x.shape, geo).node, dw.node];
+  });
 }
 
 /**
