@@ -28,6 +28,8 @@ import {
   type TypedArray,
 } from "./dtype.ts";
 import { markComposite } from "./composite.ts";
+import { defineCustomVjp } from "./autodiff.ts";
+import { conv2dInputGrad, type ConvGeometry } from "./conv_grad.ts";
 import { cumsumNode } from "./scan.ts";
 import { poolAxis } from "./pool_counts.ts";
 import * as ir from "./ir.ts";
@@ -1307,6 +1309,12 @@ export class Tensor {
     );
     const ws = weight.reshape([1, groups, rc, 1, 1, cinG, kh, kw]);
     let out = xs.mul(ws).sum([5, 6, 7]).reshape([n, cout, oh, ow]);
+    if (isFloat(this.dtype) && weight.dtype === this.dtype) {
+      // The input gradient as a transposed convolution (one contraction) instead of the
+      // window view's overlap-add; the weight gradient is the contraction autodiff would build.
+      const geo = { stride, padding, dilation, groups };
+      defineConvVjp(out.node, this.node, weight.node, xs.node, this.backend, geo);
+    }
     if (opts.bias !== undefined) {
       out = out.add(opts.bias.reshape([1, cout, 1, 1]));
     }
@@ -1656,6 +1664,29 @@ let tensorDisplay: TensorDisplay = (t) => Promise.resolve({ "text/plain": String
  */
 export function setTensorDisplay(fn: TensorDisplay): void {
   tensorDisplay = fn;
+}
+
+/**
+ * Attaches conv2d's gradient rule to `out`. A module function holding nodes only (no tensors,
+ * whose storage would then live as long as the graph), so each step's graph stays collectable.
+ */
+function defineConvVjp(
+  out: Node,
+  x: Node,
+  w: Node,
+  xs: Node,
+  backend: string,
+  geo: ConvGeometry,
+): void {
+  defineCustomVjp(out, [x, w], (gn) => {
+    const g = new Tensor(gn, backend);
+    const [n, cout, oh, ow] = out.shape;
+    const [, cinG, kh, kw] = w.shape;
+    const groups = geo.groups, rc = cout / groups;
+    const dw = g.reshape([n, groups, rc, oh, ow, 1, 1, 1]).mul(new Tensor(xs, backend))
+      .sum([0, 3, 4]).reshape([cout, cinG, kh, kw]);
+    return [conv2dInputGrad(g, new Tensor(w, backend), x.shape, geo).node, dw.node];
+  });
 }
 
 /**
