@@ -16,6 +16,8 @@
  * @module
  */
 
+import type { AffineParts, GemmOperand, GemmPlan } from "./recognise.ts";
+
 /** What {@link gemmRuntime} returns: `run(plan, bufs, start, end)` computes units `[start, end)`. */
 export interface GemmRuntime {
   /** Runs units `[start, end)` of the job described by `plan` (a {@link GemmJob} as JSON). */
@@ -48,22 +50,8 @@ export type ExprPacker = (
   dst: number,
 ) => void;
 
-/** A job for {@link gemmRuntime}: the contraction plus its block sizes (see recognise.ts). */
-export interface GemmJob {
-  /** Extents of the batch loops. */
-  readonly batch: readonly number[];
-  /** Extents of the M loops. */
-  readonly m: readonly number[];
-  /** Extents of the N loops. */
-  readonly n: readonly number[];
-  /** Extents of the reduction loops, in summation order. */
-  readonly k: readonly number[];
-  /** The operand broadcast along rows. */
-  readonly a: JobOperand;
-  /** The operand spread over vector lanes. */
-  readonly b: JobOperand;
-  /** The output buffer and index (`rows` over M, `inner` over N). */
-  readonly out: { readonly buffer: number; readonly index: JobParts };
+/** A job for {@link gemmRuntime}: the recognised contraction plus its block sizes. */
+export interface GemmJob extends Pick<GemmPlan, "batch" | "m" | "n" | "k" | "a" | "b" | "out"> {
   /** Rows per unit (a multiple of `mr`). */
   readonly mc: number;
   /** Columns per unit (a multiple of `nr`). */
@@ -74,40 +62,6 @@ export interface GemmJob {
   readonly mr: number;
   /** Columns of the micro-kernel's tile. */
   readonly nr: number;
-}
-
-/** An affine index split by loop group (see `AffineParts` in recognise.ts). */
-export interface JobParts {
-  /** Constant part. */
-  readonly c: number;
-  /** Coefficients of the batch loops. */
-  readonly batch: readonly number[];
-  /** Coefficients of the M (or N) loops. */
-  readonly rows: readonly number[];
-  /** Coefficients of the K (or, for the output, N) loops. */
-  readonly inner: readonly number[];
-}
-
-/** One operand: buffer, index and padding conditions. */
-export interface JobOperand {
-  /** Schedule buffer. */
-  readonly buffer: number;
-  /** Element index. */
-  readonly index: JobParts;
-  /** Conditions `lo <= index < hi` for reading (else the value is 0). */
-  readonly conds: readonly { readonly index: JobParts; readonly lo: number; readonly hi: number }[];
-  /** For an operand computed by elementwise ops: the split index of each load and guard. */
-  readonly expr?: {
-    readonly reads: Readonly<
-      Record<string, {
-        readonly index: JobParts | undefined;
-        readonly conds: readonly (
-          | { readonly index: JobParts; readonly lo: number; readonly hi: number }
-          | undefined
-        )[];
-      }>
-    >;
-  };
 }
 
 /**
@@ -206,13 +160,13 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
 
   function prepare(text: string): Prepared {
     const job = JSON.parse(text) as GemmJob;
-    const tables = (p: JobParts, rows: readonly number[], inner: readonly number[]): Tables => ({
+    const tables = (p: AffineParts, rows: readonly number[], inner: readonly number[]): Tables => ({
       c: p.c,
       batch: table(job.batch, p.batch),
       rows: table(rows, p.rows),
       inner: table(inner, p.inner),
     });
-    const operand = (o: JobOperand, rows: readonly number[], w: number, block: number) => {
+    const operand = (o: GemmOperand, rows: readonly number[], w: number, block: number) => {
       const index = tables(o.index, rows, job.k);
       const r = index.rows;
       const contiguous = new Uint8Array(Math.ceil(r.length / w));
