@@ -46,6 +46,7 @@ import {
   shapesEqual,
 } from "./shape.ts";
 import { Storage } from "./storage.ts";
+import { uniformStream } from "./random.ts";
 import { checkWindow, windowPair } from "./window_args.ts";
 import { windowMax } from "./window_max.ts";
 import { gatherNode } from "./gather.ts";
@@ -129,19 +130,6 @@ let globalSeed = 0x5eed;
 /** Sets the seed used by random constructors called without an explicit `seed`. */
 export function manualSeed(seed: number): void {
   globalSeed = seed >>> 0;
-}
-
-/** A small, fast, seedable generator (splitmix32) returning floats in [0, 1). */
-function uniformStream(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x9e3779b9) | 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    z ^= z >>> 16;
-    return (z >>> 0) / 4294967296;
-  };
 }
 
 function pair(

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { fmtShape, Tensor } from "./_deps.ts";
+import { fmtShape, Tensor, uniformStream } from "./_deps.ts";
 import type { TypedArray } from "../core/dtype.ts";
 
 /** Options of {@link DataLoader.from}. */
@@ -80,7 +80,7 @@ export class DataLoader implements Iterable<Tensor[]>, Disposable {
     this.#shuffle = opts.shuffle ?? false;
     this.#dropLast = opts.dropLast ?? false;
     this.#retain = opts.retain ?? false;
-    this.#rng = splitmix(opts.seed ?? 0);
+    this.#rng = uniformStream(opts.seed ?? 0);
   }
 
   /**
@@ -170,16 +170,4 @@ function gather(c: Column, rows: Uint32Array): Tensor {
     dtype: c.tensor.dtype,
     backend: c.tensor.backend,
   });
-}
-
-/** A seeded generator of uniform numbers in [0, 1) (splitmix32). */
-function splitmix(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x9e3779b9) | 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    return ((z ^ (z >>> 16)) >>> 0) / 4294967296;
-  };
 }
