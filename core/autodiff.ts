@@ -11,6 +11,7 @@
 
 import { isFloat } from "./dtype.ts";
 import * as ir from "./ir.ts";
+import { add, full, mul, neg, recip, x0 } from "./rule_helpers.ts";
 import type { Node, Op, OpAttrs } from "./ir.ts";
 
 /** A VJP rule: given the output cotangent `g` and the node, one cotangent per input (or null). */
@@ -18,13 +19,6 @@ export type VjpRule<K extends Op> = (
   g: Node,
   node: Node<K>,
 ) => readonly (Node | null)[];
-
-const add = (a: Node, b: Node) => ir.binary("add", a, b);
-const mul = (a: Node, b: Node) => ir.binary("mul", a, b);
-const neg = (a: Node) => ir.unary("neg", a);
-const recip = (a: Node) => ir.unary("recip", a);
-const full = (v: number, like: Node) => ir.constNode(v, like.shape, like.dtype);
-const x0 = (n: Node) => n.inputs[0];
 
 /** Transposes of `slice`: spreads `g` back to `inShape`, zeros between steps and outside. */
 function unslice(

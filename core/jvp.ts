@@ -17,6 +17,7 @@
 
 import { isFloat } from "./dtype.ts";
 import * as ir from "./ir.ts";
+import { add, full, mul, neg, recip, x0 } from "./rule_helpers.ts";
 import type { Node, Op } from "./ir.ts";
 import { fmtShape } from "./shape.ts";
 
@@ -29,12 +30,6 @@ export type JvpRule<K extends Op> = (
   node: Node<K>,
 ) => Node | null;
 
-const add = (a: Node, b: Node) => ir.binary("add", a, b);
-const mul = (a: Node, b: Node) => ir.binary("mul", a, b);
-const neg = (a: Node) => ir.unary("neg", a);
-const recip = (a: Node) => ir.unary("recip", a);
-const full = (v: number, like: Node) => ir.constNode(v, like.shape, like.dtype);
-const x0 = (n: Node) => n.inputs[0];
 const t0 = (ts: readonly (Node | null)[]) => ts[0]!;
 
 /** `t · d` for an elementwise derivative `d`. */
