@@ -4,16 +4,7 @@
 import { strict as assert } from "node:assert";
 import { Tensor } from "../../mod.ts";
 import type { NestedArray } from "../../mod.ts";
-
-function throwsWith(fn: () => unknown, ...fragments: string[]): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof Error, "expected an Error");
-    for (const f of fragments) {
-      assert.ok(e.message.includes(f), `message ${JSON.stringify(e.message)} lacks ${f}`);
-    }
-    return true;
-  });
-}
+import { throwsWith } from "../helpers/throws_with.ts";
 
 /** Passes values the type system rejects, as untyped callers (JSON, notebooks) can. */
 const from = (v: unknown) => Tensor.from(v as NestedArray);

@@ -5,16 +5,7 @@
 import { strict as assert } from "node:assert";
 import { Tensor } from "../../mod.ts";
 import { AvgPool2d, Conv2d, MaxPool2d } from "../../nn/mod.ts";
-
-function throwsWith(fn: () => unknown, ...fragments: string[]): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof Error, "expected an Error");
-    for (const f of fragments) {
-      assert.ok(e.message.includes(f), `message ${JSON.stringify(e.message)} lacks ${f}`);
-    }
-    return true;
-  });
-}
+import { throwsWith } from "../helpers/throws_with.ts";
 
 const x = () => Tensor.ones([1, 2, 5, 5]);
 const w = (k = 3) => Tensor.ones([4, 2, k, k]);

@@ -5,19 +5,12 @@ import { strict as assert } from "node:assert";
 import { backendNames, gradients, Tensor } from "../../mod.ts";
 import { crossEntropy } from "../../nn/mod.ts";
 import { hasWebGpu, webgpuBackends } from "../helpers/webgpu.ts";
+import { throwsWith } from "../helpers/throws_with.ts";
 
 const logits = () => Tensor.from([[1, 2, 3], [0.5, -1, 2], [0, 0, 1]], { dtype: "float64" });
 const target = (v: number[]) => Tensor.from(v, { dtype: "float64" });
 /** A target computed on the backend, so its values are unknown when the loss is built. */
 const lazy = (v: number[]) => target(v).add(target(v.map(() => 0)));
-
-function throwsWith(fn: () => unknown, ...fragments: string[]): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof Error);
-    for (const f of fragments) assert.ok(e.message.includes(f), `${e.message} lacks ${f}`);
-    return true;
-  });
-}
 
 Deno.test("crossEntropy: host-known targets out of range are rejected", async (t) => {
   for (const [v, at] of [[7, 1], [-1, 1], [1.5, 1], [3, 1], [NaN, 1], [-100.5, 1]] as const) {
