@@ -1,6 +1,7 @@
 /**
  * Memory of a training loop without a collector: live buffers stay constant after the first
- * step, later steps take no new memory, and resident memory stays flat (no collection is forced anywhere).
+ * step, later steps take no new memory, and resident memory stays flat (no collection is
+ * forced anywhere).
  *
  * Run alone (`deno task test:memory`), not in the parallel suite: RSS is the whole process's.
  * Each loop runs in a worker of its own, whose heap behaves as an application's; the test
