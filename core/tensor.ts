@@ -846,7 +846,7 @@ export class Tensor {
       );
     }
     const n = this.shape[a];
-    const iota = Tensor.arange(n, undefined, 1, { dtype: "int32", backend: this.backend });
+    const iota = indexRange(n, "int32", this.backend);
     const out = gatherNode(this.#numeric("gather"), a, index.node, iota.node); // checks shapes
     checkIndexValues("gather", index, n, a, this.shape);
     return this.#wrap(out);
@@ -1430,11 +1430,7 @@ export class Tensor {
   ): Tensor {
     const windows = this.#poolWindows("maxPool2d", kernel, opts, -Infinity);
     const [h, w] = this.shape.slice(-2);
-    const plane = Tensor.arange(h * w, undefined, 1, {
-      dtype: windows.dtype,
-      backend: this.backend,
-    })
-      .reshape([h, w]);
+    const plane = indexRange(h * w, windows.dtype, this.backend).reshape([h, w]);
     const index = plane.#poolWindows("maxPool2d", kernel, opts, -1);
     const out = this.#wrap(windowMax(windows.node, index.node));
     return this.#markPool(out, "max_pool2d", kernel, opts);
@@ -1711,7 +1707,7 @@ function argExtreme(
   }
   const v = x.detach();
   const extreme = op === "argmax" ? v.max(a, { keepdims: true }) : v.min(a, { keepdims: true });
-  const idx = Tensor.arange(n, undefined, 1, { dtype: "int32", backend: x.backend })
+  const idx = indexRange(n, "int32", x.backend)
     .reshape(x.shape.map((d, i) => (i === a ? d : 1)));
   // A NaN makes the extreme NaN, which equals no element: NaN positions are the hits then.
   const hits = Tensor.where(v.eq(extreme), idx, Tensor.where(v.ne(v), idx, n));
@@ -1740,4 +1736,19 @@ export async function realize(...tensors: Tensor[]): Promise<void> {
   }
   for (const [backend, nodes] of byBackend) await realizeNodes(backend, nodes);
   for (const t of tensors) t[OWN_RESULT]();
+}
+
+// One `[0, n)` leaf per length, dtype and backend, shared by every call: ops that need positions
+// (argmax, gather, maxPool2d, class targets) would otherwise make a leaf per call, and each
+// training step would hold one more buffer until a collector ran.
+const indexRanges = new Map<string, Tensor>();
+
+/**
+ * The shared leaf `[0, 1, …, n - 1]` of `dtype` on `backend` (never disposed; do not dispose it).
+ */
+export function indexRange(n: number, dtype: DType, backend: string): Tensor {
+  const key = `${n}|${dtype}|${backend}`;
+  let t = indexRanges.get(key);
+  if (t === undefined) indexRanges.set(key, t = Tensor.arange(n, undefined, 1, { dtype, backend }));
+  return t;
 }

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type DType, knownValues, Tensor } from "./_deps.ts";
+import { indexRange, knownValues, type Tensor } from "./_deps.ts";
 
 /** A class-index target prepared for a loss over logits with classes on `classAxis`. */
 export interface ClassTarget {
@@ -42,21 +42,9 @@ export function classTarget(
       );
     }
   }
-  const classes = classIndices(c, x.dtype, x.backend)
+  const classes = indexRange(c, x.dtype, x.backend)
     .reshape(x.shape.map((d, i) => (i === classAxis ? d : 1)));
   const oneHot = target.unsqueeze(classAxis).eq(classes).cast(x.dtype);
   const ignored = target.eq(ignoreIndex);
   return { oneHot, ignored, invalid: oneHot.sum(classAxis).eq(0) };
-}
-
-// One index leaf per class count, dtype and backend, shared by every call: a fresh leaf per
-// call would hold one buffer per training step until a collector ran.
-const classIndexLeaves = new Map<string, Tensor>();
-function classIndices(c: number, dtype: DType, backend: string): Tensor {
-  const key = `${c}|${dtype}|${backend}`;
-  let t = classIndexLeaves.get(key);
-  if (t === undefined) {
-    classIndexLeaves.set(key, t = Tensor.arange(c, undefined, 1, { dtype, backend }));
-  }
-  return t;
 }
