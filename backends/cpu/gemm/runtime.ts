@@ -281,8 +281,9 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     let straddle = false;
     if (nc === 0) {
       for (let t = 0; t < tiles; t++) {
-        const m = modesAt + t * kcl;
-        modes.fill(o.contiguous[tile0 + t] === 1 ? 3 : 0, m, m + kcl);
+        // A plain loop: \`fill\` costs more than it saves on rows this short.
+        const m = modesAt + t * kcl, mode = o.contiguous[tile0 + t] === 1 ? 3 : 0;
+        for (let kk = 0; kk < kcl; kk++) modes[m + kk] = mode;
       }
     } else {
       // The bounds depend on k only: work them out once per K row, then test each tile's range.
