@@ -154,6 +154,8 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     out: Tables;
     lo: Int32Array;
     hi: Int32Array;
+    /** Each condition's constant and batch parts for the batch point being packed. */
+    base: Int32Array;
   }
   const prepared = new Map<string, Prepared>();
   const size = (e: readonly number[]) => e.reduce((p, x) => p * x, 1);
@@ -227,6 +229,7 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
       out: tables(job.out.index, job.m, job.n),
       lo: new Int32Array(nConds),
       hi: new Int32Array(nConds),
+      base: new Int32Array(nConds),
     };
   }
 
@@ -276,40 +279,48 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     const conds = o.conds, nc = conds.length, lo = p.lo, hi = p.hi;
     const tile0 = r0 / w;
     let straddle = false;
-    for (let t = 0; t < tiles; t++) {
-      const tile = tile0 + t;
-      const full = o.contiguous[tile] === 1 ? 3 : 0;
-      const m = modesAt + t * kcl;
-      if (nc === 0) {
-        modes.fill(full, m, m + kcl);
-        continue;
+    if (nc === 0) {
+      for (let t = 0; t < tiles; t++) {
+        // A plain loop: \`fill\` costs more than it saves on rows this short.
+        const m = modesAt + t * kcl, mode = o.contiguous[tile0 + t] === 1 ? 3 : 0;
+        for (let kk = 0; kk < kcl; kk++) modes[m + kk] = mode;
       }
+    } else {
+      // The bounds depend on k only: work them out once per K row, then test each tile's range.
+      const base = p.base;
+      for (let q = 0; q < nc; q++) base[q] = conds[q].t.c + conds[q].t.batch[bi];
+      const q1 = Math.min(1, nc - 1);
       for (let kk = 0; kk < kcl; kk++) {
-        let mode = full;
         for (let q = 0; q < nc; q++) {
-          const c = conds[q], ct = c.t;
-          const s = ct.c + ct.batch[bi] + ct.inner[k0 + kk];
-          if (c.max[tile] < c.lo - s || c.min[tile] >= c.hi - s) {
-            mode = 2;
-            break;
-          }
-          if (c.min[tile] < c.lo - s || c.max[tile] >= c.hi - s) mode = 1;
+          const s = base[q] + conds[q].t.inner[k0 + kk];
+          lo[q] = conds[q].lo - s;
+          hi[q] = conds[q].hi - s;
         }
-        if (mode === 1) {
-          if (nc > 2) {
-            mode = 4;
-            straddle = true;
-          } else {
-            const bAt = boundsAt / 4 + (t * kcl + kk) * 4;
-            for (let q = 0; q < 2; q++) {
-              const c = conds[Math.min(q, nc - 1)], ct = c.t;
-              const s = ct.c + ct.batch[bi] + ct.inner[k0 + kk];
-              ints[bAt + 2 * q] = c.lo - s;
-              ints[bAt + 2 * q + 1] = c.hi - s;
+        for (let t = 0; t < tiles; t++) {
+          const tile = tile0 + t;
+          let mode = o.contiguous[tile] === 1 ? 3 : 0;
+          for (let q = 0; q < nc; q++) {
+            const mn = conds[q].min[tile], mx = conds[q].max[tile];
+            if (mx < lo[q] || mn >= hi[q]) {
+              mode = 2;
+              break;
+            }
+            if (mn < lo[q] || mx >= hi[q]) mode = 1;
+          }
+          if (mode === 1) {
+            if (nc > 2) {
+              mode = 4;
+              straddle = true;
+            } else {
+              const bAt = boundsAt / 4 + (t * kcl + kk) * 4;
+              ints[bAt] = lo[0];
+              ints[bAt + 1] = hi[0];
+              ints[bAt + 2] = lo[q1];
+              ints[bAt + 3] = hi[q1];
             }
           }
+          modes[modesAt + t * kcl + kk] = mode;
         }
-        modes[m + kk] = mode;
       }
     }
     const rEndLast = Math.min(w, nR - (r0 + (tiles - 1) * w));
