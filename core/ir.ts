@@ -137,6 +137,13 @@ function owningOperand(inputs: readonly Node[]): Node | undefined {
 }
 
 /** An immutable graph node. Build nodes with the constructors of this module, never `new`. */
+/** JSON keeps -0, NaN and ±Infinity apart (plain JSON writes 0 and null for them). */
+function exactNumber(_key: string, v: unknown): unknown {
+  return typeof v === "number" && (!Number.isFinite(v) || Object.is(v, -0))
+    ? `#${Object.is(v, -0) ? "-0" : v}`
+    : v;
+}
+
 export class Node<K extends Op = Op> {
   /** Creation-ordered unique id (inputs always have smaller ids). */
   readonly id: number;
@@ -188,7 +195,7 @@ export class Node<K extends Op = Op> {
   ): Node<K> {
     const head = op === "buffer"
       ? `${op}|${dtype}|${shape.join(",")}`
-      : `${op}|${dtype}|${shape.join(",")}|${JSON.stringify(attrs)}`;
+      : `${op}|${dtype}|${shape.join(",")}|${JSON.stringify(attrs, exactNumber)}`;
     const tail = op === "buffer"
       ? `${(attrs as OpAttrs["buffer"]).ref.id}|`
       : inputs.map((n) => n.id).join(",");

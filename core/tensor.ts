@@ -49,6 +49,7 @@ import { Storage } from "./storage.ts";
 import { uniformStream } from "./random.ts";
 import { checkWindow, windowPair } from "./window_args.ts";
 import { windowMax } from "./window_max.ts";
+import { tiledWindows } from "./tiled_windows.ts";
 import { gatherNode } from "./gather.ts";
 import { knownValues } from "./known_values.ts";
 
@@ -1342,7 +1343,9 @@ export class Tensor {
         number,
       ]
     );
-    return this.pad(pads, padValue).pool2d(k, s, d);
+    const padded = this.pad(pads, padValue);
+    const tiled = tiledWindows(padded.node, k, s, d);
+    return tiled === null ? padded.pool2d(k, s, d) : this.#wrap(tiled);
   }
 
   /**
