@@ -136,7 +136,6 @@ function owningOperand(inputs: readonly Node[]): Node | undefined {
   return owner;
 }
 
-/** An immutable graph node. Build nodes with the constructors of this module, never `new`. */
 /** JSON keeps -0, NaN and ±Infinity apart (plain JSON writes 0 and null for them). */
 function exactNumber(_key: string, v: unknown): unknown {
   return typeof v === "number" && (!Number.isFinite(v) || Object.is(v, -0))
@@ -144,6 +143,7 @@ function exactNumber(_key: string, v: unknown): unknown {
     : v;
 }
 
+/** An immutable graph node. Build nodes with the constructors of this module, never `new`. */
 export class Node<K extends Op = Op> {
   /** Creation-ordered unique id (inputs always have smaller ids). */
   readonly id: number;
