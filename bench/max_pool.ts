@@ -40,14 +40,8 @@ for (const shape of [[64, 8, 28, 28], [64, 16, 14, 14]]) {
   const general = await timeStep(backend, row((t) => generalMaxPool(t, 2)));
   const ours = await timeStep(backend, row((t) => t.maxPool2d(2)));
   console.log(
-    `maxPool2d 2x2 fwd+bwd ${shape.join("x")}: general ${
-      general.median_ms.toFixed(2)
-    } ms ` +
-      `(${general.kernels} kernels), maxPool2d ${
-        ours.median_ms.toFixed(2)
-      } ms ` +
-      `(${ours.kernels} kernels), ratio ${
-        (general.median_ms / ours.median_ms).toFixed(2)
-      }`,
+    `maxPool2d 2x2 fwd+bwd ${shape.join("x")}: general ${general.median_ms.toFixed(2)} ms ` +
+      `(${general.kernels} kernels), maxPool2d ${ours.median_ms.toFixed(2)} ms ` +
+      `(${ours.kernels} kernels), ratio ${(general.median_ms / ours.median_ms).toFixed(2)}`,
   );
 }
