@@ -106,13 +106,14 @@ export type Op = keyof OpAttrs;
 
 let nextId = 1;
 // The hash-consing table is held by the nodes themselves, so it never keeps a graph alive and
-// needs no collector callback: a node is listed in the `uses` of its newest operand (a node
-// keeps its operands alive, so the entry lives as long as it can be found), a buffer leaf in
-// those of its storage, and only constants in a table of weak references. Weak references and
-// finalizers on every node would keep each step's graph alive until a full collection (V8's
-// minor collections keep their targets) and until the running job ends.
+// needs no collector callback: a node is listed in the uses of its newest operand (a slot of
+// that node; a node keeps its operands alive, so the entry lives as long as it can be found), a
+// buffer leaf in those of its storage, and only constants in a table of weak references. Weak
+// references and finalizers on every node would keep each step's graph alive until a full
+// collection (V8's minor collections keep their targets) and until the running job ends; a
+// weak map keyed by every node costs ephemeron work in each collection's marking.
 const interned = new Map<string, WeakRef<Node>>();
-const uses = new WeakMap<Node | BufferRef, Map<string, Node>>();
+const leafUses = new WeakMap<BufferRef, Map<string, Node>>();
 // Small integer ids of node heads (op, dtype, shape, attributes; a buffer's without its ref).
 const heads = new Map<string, number>();
 const forget = new FinalizationRegistry<string>((key) => {
@@ -126,7 +127,7 @@ const forget = new FinalizationRegistry<string>((key) => {
  * chain each training step's graph to the next.
  */
 export function forgetLeaves(ref: BufferRef): void {
-  uses.delete(ref);
+  leafUses.delete(ref);
 }
 
 /** The newest operand, whose `uses` list the node; `undefined` for a leaf. */
@@ -136,11 +137,24 @@ function owningOperand(inputs: readonly Node[]): Node | undefined {
   return owner;
 }
 
-/** JSON keeps -0, NaN and ±Infinity apart (plain JSON writes 0 and null for them). */
-function exactNumber(_key: string, v: unknown): unknown {
-  return typeof v === "number" && (!Number.isFinite(v) || Object.is(v, -0))
-    ? `#${Object.is(v, -0) ? "-0" : v}`
-    : v;
+/**
+ * A key of op attributes (numbers, arrays of them, nested once for `pad`) that keeps -0, NaN and
+ * ±Infinity apart, which JSON does not. Attribute names are fixed per op, so values suffice.
+ */
+function attrsKey(attrs: object): string {
+  let key = "";
+  for (const name in attrs) key += `${valueKey((attrs as Record<string, unknown>)[name])};`;
+  return key;
+}
+
+function valueKey(v: unknown): string {
+  if (typeof v === "number") return Object.is(v, -0) ? "-0" : `${v}`;
+  if (Array.isArray(v)) {
+    let key = "[";
+    for (const e of v) key += `${valueKey(e)},`;
+    return `${key}]`;
+  }
+  return JSON.stringify(v);
 }
 
 /** An immutable graph node. Build nodes with the constructors of this module, never `new`. */
@@ -157,13 +171,15 @@ export class Node<K extends Op = Op> {
   readonly dtype: DType;
   /** Op attributes. */
   readonly attrs: OpAttrs[K];
-  /** Structural key used for hash-consing. */
+  /** Structural key used for hash-consing: the head id and the operands (a buffer's ref). */
   readonly key: string;
   /**
    * Id of the head (op, dtype, shape, attributes; a buffer's without its ref): nodes with equal
    * heads differ only in their inputs, so lowering compares structure by these small integers.
    */
   readonly head: number;
+  /** Nodes whose newest operand this is, by key (the hash-consing table; see `intern`). */
+  #uses: Map<string, Node> | undefined = undefined;
 
   private constructor(
     op: K,
@@ -195,23 +211,31 @@ export class Node<K extends Op = Op> {
   ): Node<K> {
     const head = op === "buffer"
       ? `${op}|${dtype}|${shape.join(",")}`
-      : `${op}|${dtype}|${shape.join(",")}|${JSON.stringify(attrs, exactNumber)}`;
-    const tail = op === "buffer"
-      ? `${(attrs as OpAttrs["buffer"]).ref.id}|`
-      : inputs.map((n) => n.id).join(",");
-    const key = `${head}|${tail}`;
-    const owner = op === "buffer" ? (attrs as OpAttrs["buffer"]).ref : owningOperand(inputs);
-    const table = owner === undefined ? undefined : uses.get(owner);
-    const hit = owner !== undefined ? table?.get(key) : interned.get(key)?.deref();
-    if (hit !== undefined) return hit as Node<K>;
+      : `${op}|${dtype}|${shape.join(",")}|${attrsKey(attrs)}`;
     let headId = heads.get(head);
     if (headId === undefined) heads.set(head, headId = heads.size);
+    let key = `${headId}|`;
+    if (op === "buffer") key += `${(attrs as OpAttrs["buffer"]).ref.id}`;
+    else for (const n of inputs) key += `${n.id},`;
+    const ref = op === "buffer" ? (attrs as OpAttrs["buffer"]).ref : undefined;
+    const owner = ref === undefined ? owningOperand(inputs) : undefined;
+    const table = ref !== undefined
+      ? leafUses.get(ref)
+      : owner === undefined
+      ? undefined
+      : owner.#uses;
+    const hit = ref !== undefined || owner !== undefined
+      ? table?.get(key)
+      : interned.get(key)?.deref();
+    if (hit !== undefined) return hit as Node<K>;
     const node = new Node(op, inputs, shape, dtype, attrs, key, headId);
-    if (owner === undefined) {
+    if (table !== undefined) table.set(key, node);
+    else if (ref !== undefined) leafUses.set(ref, new Map<string, Node>().set(key, node));
+    else if (owner !== undefined) owner.#uses = new Map<string, Node>().set(key, node);
+    else {
       interned.set(key, new WeakRef(node));
       forget.register(node, key);
-    } else if (table === undefined) uses.set(owner, new Map([[key, node]]));
-    else table.set(key, node);
+    }
     return node;
   }
 
