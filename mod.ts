@@ -77,6 +77,7 @@ export type {
 } from "./core/ir.ts";
 export { formatGraph } from "./core/print.ts";
 export type { ClampBound } from "./core/tensor.ts";
+export type { ConvArgs } from "./core/contraction.ts";
 export { einsum } from "./core/einsum.ts";
 export type { Program, ProgramAttrs, ProgramNode, ProgramOp } from "./core/program.ts";
 export type { Shape } from "./core/shape.ts";

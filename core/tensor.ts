@@ -28,10 +28,7 @@ import {
   type TypedArray,
 } from "./dtype.ts";
 import { markComposite } from "./composite.ts";
-import { defineCustomVjp } from "./autodiff.ts";
-import { conv2dInputGrad, type ConvGeometry } from "./conv_grad.ts";
 import { cumsumNode } from "./scan.ts";
-import { poolAxis } from "./pool_counts.ts";
 import * as ir from "./ir.ts";
 import type { Node } from "./ir.ts";
 import { formatGraph } from "./print.ts";
@@ -47,11 +44,17 @@ import {
 } from "./shape.ts";
 import { Storage } from "./storage.ts";
 import { uniformStream } from "./random.ts";
-import { checkWindow, windowPair } from "./window_args.ts";
-import { windowMax } from "./window_max.ts";
-import { tiledWindows } from "./tiled_windows.ts";
 import { gatherNode } from "./gather.ts";
 import { knownValues } from "./known_values.ts";
+import { conv2d, type ConvArgs, matmul } from "./contraction.ts";
+import {
+  avgPool2d,
+  type AvgPool2dOptions,
+  maxPool2d,
+  type Pool2dOptions,
+  windows,
+} from "./pooling.ts";
+import type { SliceSpec, TensorKit } from "./tensor_like.ts";
 
 /** Nested arrays of numbers or booleans, as accepted by {@link Tensor.from}. */
 export type NestedArray = number | boolean | readonly NestedArray[];
@@ -91,60 +94,17 @@ export interface VarOptions extends ReduceOptions {
   correction?: number;
 }
 
-/** Options of `conv2d`. */
-export interface Conv2dOptions {
-  /** Bias of shape `[Cout]`. */
-  bias?: Tensor;
-  /** Stride, one number or `[sh, sw]` (default 1). */
-  stride?: number | readonly [number, number];
-  /** Zero padding, one number or `[ph, pw]` (default 0). */
-  padding?: number | readonly [number, number];
-  /** Dilation, one number or `[dh, dw]` (default 1). */
-  dilation?: number | readonly [number, number];
-  /** Number of groups (default 1). */
-  groups?: number;
-}
+/** Options of `conv2d`: window arguments and an optional bias of shape `[Cout]`. */
+export type Conv2dOptions = ConvArgs<Tensor>;
 
-/** Options of 2-D pooling. */
-export interface Pool2dOptions {
-  /** Stride (default: the kernel size). */
-  stride?: number | readonly [number, number];
-  /** Implicit padding on both sides (default 0): zeros for average pooling, -∞ for max pooling. */
-  padding?: number | readonly [number, number];
-  /** Dilation (default 1). */
-  dilation?: number | readonly [number, number];
-}
-
-/** Options of {@link Tensor.avgPool2d}: {@link Pool2dOptions} and PyTorch's two flags. */
-export interface AvgPool2dOptions extends Pool2dOptions {
-  /** Whether zero padding counts toward each window's divisor (default `true`, as PyTorch). */
-  countIncludePad?: boolean;
-  /** Ceil instead of floor for the output size: a last partial window is kept (default `false`). */
-  ceilMode?: boolean;
-}
-
-/** A slice of one axis: `null` (all), an index (drops the axis) or `[start, stop?, step?]`. */
-export type SliceSpec = null | number | readonly [number, number?, number?];
+export type { AvgPool2dOptions, Pool2dOptions } from "./pooling.ts";
+export type { SliceSpec } from "./tensor_like.ts";
 
 let globalSeed = 0x5eed;
 
 /** Sets the seed used by random constructors called without an explicit `seed`. */
 export function manualSeed(seed: number): void {
   globalSeed = seed >>> 0;
-}
-
-function pair(
-  v: number | readonly [number, number],
-  what: string,
-  op: string,
-): [number, number] {
-  const p: [number, number] = typeof v === "number" ? [v, v] : [v[0], v[1]];
-  if (!p.every((x) => Number.isInteger(x))) {
-    throw new Error(
-      `${op}: ${what} must be an integer or a pair of integers, got ${JSON.stringify(v)}`,
-    );
-  }
-  return p;
 }
 
 /** A value that is no number, named for errors: `a string ("a")`, `undefined`, … */
@@ -1141,36 +1101,12 @@ export class Tensor {
   }
 
   // ------------------------------------------------------------------------------------------
-  // Contractions, convolution and pooling.
+  // Contractions, convolution and pooling (core/contraction.ts, core/pooling.ts).
 
   /** Matrix product with NumPy semantics (1-D operands, broadcast batch axes). */
   matmul(other: Tensor): Tensor {
     this.#check("matmul");
-    if (this.ndim === 0 || other.ndim === 0) {
-      throw new Error(
-        `matmul: expected operands of rank >= 1, got ${fmtShape(this.shape)} and ${
-          fmtShape(other.shape)
-        }`,
-      );
-    }
-    const a = this.ndim === 1 ? this.unsqueeze(0) : this;
-    const b = other.ndim === 1 ? other.unsqueeze(1) : other;
-    const k = a.shape[a.ndim - 1];
-    if (b.shape[b.ndim - 2] !== k) {
-      throw new Error(
-        `matmul: inner extents differ: ${fmtShape(this.shape)} @ ${fmtShape(other.shape)} ` +
-          `(${k} vs ${b.shape[b.ndim - 2]}); expected equal contraction extents`,
-      );
-    }
-    // [..., M, 1, K] · [..., 1, N, K] summed over K: one fused reduction.
-    const prod = a.unsqueeze(-2).mul(b.transpose(-1, -2).unsqueeze(-3));
-    let out = prod.sum(-1);
-    if (this.ndim === 1) out = out.squeeze(-2);
-    if (other.ndim === 1) out = out.squeeze(-1);
-    if (this.dtype === other.dtype && isFloat(this.dtype)) {
-      markComposite(out.node, "matmul", [this.node, other.node], {});
-    }
-    return out;
+    return matmul<Tensor>(this, other);
   }
 
   /**
@@ -1182,61 +1118,8 @@ export class Tensor {
     stride: readonly [number, number],
     dilation: readonly [number, number],
   ): Tensor {
-    windowPair("pool2d", "kernel size", kernel, 1);
-    windowPair("pool2d", "stride", stride, 1);
-    windowPair("pool2d", "dilation", dilation, 1);
-    const lead = this.shape.slice(0, -2);
-    const ins = this.shape.slice(-2);
-    const outs = ins.map((i, d) =>
-      Math.floor((i - dilation[d] * (kernel[d] - 1) - 1) / stride[d]) + 1
-    );
-    if (outs.some((o) => o <= 0)) {
-      throw new Error(
-        `pool2d: kernel ${fmtShape(kernel)} with dilation ${
-          fmtShape(dilation)
-        } does not fit input ` +
-          `${fmtShape(ins)}; expected a positive output size`,
-      );
-    }
-    // Repeat each spatial axis k times, then shift row j by j·dilation through a reshape.
-    let x = this.#wrap(this.node);
-    for (let d = 0; d < 2; d++) {
-      const ax = lead.length + d * 2; // axis of the current spatial dim after earlier expansions
-      const [i, k, s, dl, o] = [
-        ins[d],
-        kernel[d],
-        stride[d],
-        dilation[d],
-        outs[d],
-      ];
-      // Trailing zeros (never read) make room for the last stride step when s > k·dl + 1.
-      const extra = Math.max(0, o * s - dl - i);
-      if (extra > 0) {
-        x = x.pad(
-          x.shape.map((_, j) => [0, j === ax ? extra : 0] as [number, number]),
-        );
-      }
-      const iw = i + extra;
-      const before = x.shape.slice(0, ax);
-      const after = x.shape.slice(ax + 1);
-      const reps = Math.ceil((k * (iw + dl)) / iw);
-      x = x.reshape([...before, 1, iw, ...after]).expand([
-        ...before,
-        reps,
-        iw,
-        ...after,
-      ])
-        .reshape([...before, reps * iw, ...after]);
-      x = x.slice([...before.map(() => null), [0, k * (iw + dl)]])
-        .reshape([...before, k, iw + dl, ...after]);
-      x = x.slice([...before.map(() => null), null, [0, o * s]])
-        .reshape([...before, k, o, s, ...after]);
-      x = x.slice([...before.map(() => null), null, null, [0, 1]])
-        .reshape([...before, k, o, ...after]);
-    }
-    // Now [..., KH, OH, KW, OW]: move kernel axes last.
-    const L = lead.length;
-    return x.permute(...lead.map((_, i) => i), L + 1, L + 3, L, L + 2);
+    this.#check("pool2d");
+    return windows<Tensor>(this, KIT, kernel, stride, dilation);
   }
 
   /**
@@ -1245,107 +1128,7 @@ export class Tensor {
    */
   conv2d(weight: Tensor, opts: Conv2dOptions = {}): Tensor {
     this.#check("conv2d");
-    const groups = opts.groups ?? 1;
-    if (this.ndim !== 4 || weight.ndim !== 4) {
-      throw new Error(
-        `conv2d: expected input [N, Cin, H, W] and weight [Cout, Cin/groups, KH, KW], got ` +
-          `${fmtShape(this.shape)} and ${fmtShape(weight.shape)}`,
-      );
-    }
-    if (!Number.isInteger(groups) || groups < 1) {
-      throw new Error(`conv2d: groups ${groups} is invalid; expected a positive integer`);
-    }
-    const [n, cin] = this.shape;
-    const [cout, cinG, kh, kw] = weight.shape;
-    const { stride, padding, dilation } = checkWindow("conv2d", this.shape.slice(2), {
-      kernel: [kh, kw],
-      stride: opts.stride ?? 1,
-      padding: opts.padding ?? 0,
-      dilation: opts.dilation ?? 1,
-    }, false);
-    if (
-      !Number.isInteger(groups) || groups < 1 || cin % groups !== 0 ||
-      cout % groups !== 0 || cinG * groups !== cin
-    ) {
-      throw new Error(
-        `conv2d: input has ${cin} channels, weight ${
-          fmtShape(weight.shape)
-        } expects ${cinG} per group ` +
-          `with groups=${groups}; expected Cin = weight.shape[1]·groups and Cout divisible by groups`,
-      );
-    }
-    if (opts.bias !== undefined && !shapesEqual(opts.bias.shape, [cout])) {
-      throw new Error(
-        `conv2d: bias has shape ${fmtShape(opts.bias.shape)}; expected [${cout}]`,
-      );
-    }
-    const x = this.pad([[0, 0], [0, 0], [padding[0], padding[0]], [
-      padding[1],
-      padding[1],
-    ]])
-      .pool2d([kh, kw], stride, dilation); // [N, Cin, OH, OW, KH, KW]
-    const [oh, ow] = [x.shape[2], x.shape[3]];
-    const rc = cout / groups;
-    const xs = x.reshape([n, groups, 1, cinG, oh, ow, kh, kw]).permute(
-      0,
-      1,
-      2,
-      4,
-      5,
-      3,
-      6,
-      7,
-    );
-    const ws = weight.reshape([1, groups, rc, 1, 1, cinG, kh, kw]);
-    let out = xs.mul(ws).sum([5, 6, 7]).reshape([n, cout, oh, ow]);
-    if (isFloat(this.dtype) && weight.dtype === this.dtype) {
-      // The input gradient as a transposed convolution (one contraction) instead of the
-      // window view's overlap-add; the weight gradient is the contraction autodiff would build.
-      const geo = { stride, padding, dilation, groups };
-      defineConvVjp(out.node, this.node, weight.node, xs.node, this.backend, geo);
-    }
-    if (opts.bias !== undefined) {
-      out = out.add(opts.bias.reshape([1, cout, 1, 1]));
-    }
-    if ([weight, opts.bias ?? this].every((t) => t.dtype === this.dtype) && isFloat(this.dtype)) {
-      const inputs = [this.node, weight.node, opts.bias?.node ?? null];
-      markComposite(out.node, "conv2d", inputs, { stride, padding, dilation, groups });
-    }
-    return out;
-  }
-
-  #poolWindows(
-    op: string,
-    kernel: number | readonly [number, number],
-    opts: Pool2dOptions,
-    padValue: number,
-  ) {
-    this.#check(op);
-    if (this.ndim < 2) {
-      throw new Error(
-        `${op}: expected a tensor of rank >= 2, got ${fmtShape(this.shape)}`,
-      );
-    }
-    const { kernel: k, stride: s, padding: p, dilation: d } = checkWindow(
-      op,
-      this.shape.slice(-2),
-      {
-        kernel,
-        stride: opts.stride ?? kernel,
-        padding: opts.padding ?? 0,
-        dilation: opts.dilation ?? 1,
-      },
-      true,
-    );
-    const pads = this.shape.map((_, i) =>
-      (i === this.ndim - 2 ? [p[0], p[0]] : i === this.ndim - 1 ? [p[1], p[1]] : [0, 0]) as [
-        number,
-        number,
-      ]
-    );
-    const padded = this.pad(pads, padValue);
-    const tiled = tiledWindows(padded.node, k, s, d);
-    return tiled === null ? padded.pool2d(k, s, d) : this.#wrap(tiled);
+    return conv2d<Tensor>(this, weight, KIT, opts);
   }
 
   /**
@@ -1366,61 +1149,8 @@ export class Tensor {
     kernel: number | readonly [number, number],
     opts: AvgPool2dOptions = {},
   ): Tensor {
-    if (opts.countIncludePad === false || opts.ceilMode === true) {
-      return this.#avgPoolCounted(kernel, opts);
-    }
-    const out = this.#poolWindows("avgPool2d", kernel, opts, 0).mean([-2, -1]);
-    return this.#markPool(out, "avg_pool2d", kernel, opts);
-  }
-
-  /** Window sums divided by torch's per-window counts (not an ONNX `avg_pool2d` composite). */
-  #avgPoolCounted(kernel: number | readonly [number, number], opts: AvgPool2dOptions): Tensor {
-    const op = "avgPool2d";
-    this.#check(op);
-    if (this.ndim < 2) {
-      throw new Error(`${op}: expected a tensor of rank >= 2, got ${fmtShape(this.shape)}`);
-    }
-    const k = pair(kernel, "kernel", op);
-    const s = pair(opts.stride ?? k, "stride", op);
-    const p = pair(opts.padding ?? 0, "padding", op);
-    const d = pair(opts.dilation ?? 1, "dilation", op);
-    const [h, w] = this.shape.slice(-2);
-    const axes = [0, 1].map((i) =>
-      poolAxis(
-        [h, w][i],
-        k[i],
-        s[i],
-        p[i],
-        d[i],
-        opts.ceilMode ?? false,
-        opts.countIncludePad ?? true,
-      )
-    );
-    if (axes.some((a) => a.out <= 0 || a.counts.some((c) => c === 0))) {
-      throw new Error(
-        `${op}: kernel ${fmtShape(k)} with stride ${fmtShape(s)} and padding ${fmtShape(p)} ` +
-          `on input ${fmtShape([h, w])} gives a window with no input elements; expected ` +
-          `padding at most half the kernel`,
-      );
-    }
-    const pads = this.shape.map((_, i) =>
-      (i < this.ndim - 2
-        ? [0, 0]
-        : [p[i - this.ndim + 2], p[i - this.ndim + 2] + axes[i - this.ndim + 2].extra]) as [
-          number,
-          number,
-        ]
-    );
-    const sums = this.pad(pads).pool2d(k, s, d).sum([-2, -1]);
-    const [rows, cols] = axes;
-    const counts = new Float64Array(rows.out * cols.out);
-    for (let i = 0; i < rows.out; i++) {
-      for (let j = 0; j < cols.out; j++) counts[i * cols.out + j] = rows.counts[i] * cols.counts[j];
-    }
-    const dtype = this.dtype === "float64" ? "float64" : "float32";
-    return sums.div(
-      Tensor.from(counts, { shape: [rows.out, cols.out], dtype, backend: this.backend }),
-    );
+    this.#check("avgPool2d");
+    return avgPool2d<Tensor>(this, KIT, kernel, opts);
   }
 
   /**
@@ -1431,31 +1161,8 @@ export class Tensor {
     kernel: number | readonly [number, number],
     opts: Pool2dOptions = {},
   ): Tensor {
-    const windows = this.#poolWindows("maxPool2d", kernel, opts, -Infinity);
-    const [h, w] = this.shape.slice(-2);
-    const plane = indexRange(h * w, windows.dtype, this.backend).reshape([h, w]);
-    const index = plane.#poolWindows("maxPool2d", kernel, opts, -1);
-    const out = this.#wrap(windowMax(windows.node, index.node));
-    return this.#markPool(out, "max_pool2d", kernel, opts);
-  }
-
-  /** Records a rank-4 pooling as a composite (exporters have it as one operator). */
-  #markPool(
-    out: Tensor,
-    op: "avg_pool2d" | "max_pool2d",
-    kernel: number | readonly [number, number],
-    opts: Pool2dOptions,
-  ): Tensor {
-    if (this.ndim === 4 && isFloat(this.dtype)) {
-      const k = pair(kernel, "kernel", op);
-      markComposite(out.node, op, [this.node], {
-        kernel: k,
-        stride: pair(opts.stride ?? k, "stride", op),
-        padding: pair(opts.padding ?? 0, "padding", op),
-        dilation: pair(opts.dilation ?? 1, "dilation", op),
-      });
-    }
-    return out;
+    this.#check("maxPool2d");
+    return maxPool2d<Tensor>(this, KIT, kernel, opts);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -1654,29 +1361,6 @@ export function setTensorDisplay(fn: TensorDisplay): void {
 }
 
 /**
- * Attaches conv2d's gradient rule to `out`. A module function holding nodes only (no tensors,
- * whose storage would then live as long as the graph), so each step's graph stays collectable.
- */
-function defineConvVjp(
-  out: Node,
-  x: Node,
-  w: Node,
-  xs: Node,
-  backend: string,
-  geo: ConvGeometry,
-): void {
-  defineCustomVjp(out, [x, w], (gn) => {
-    const g = new Tensor(gn, backend);
-    const [n, cout, oh, ow] = out.shape;
-    const [, cinG, kh, kw] = w.shape;
-    const groups = geo.groups, rc = cout / groups;
-    const dw = g.reshape([n, groups, rc, oh, ow, 1, 1, 1]).mul(new Tensor(xs, backend))
-      .sum([0, 3, 4]).reshape([cout, cinG, kh, kw]);
-    return [conv2dInputGrad(g, new Tensor(w, backend), x.shape, geo).node, dw.node];
-  });
-}
-
-/**
  * An order-reversing bijection: `-x` for floats, `~x = -x - 1` for int32 (where `-x` would map
  * -2^31 to itself), so `min(x) = flip(max(flip(x)))` holds on every dtype.
  */
@@ -1728,6 +1412,13 @@ function broadcastNode(node: Node, shape: Shape): Node {
   ]);
   return ir.expand(lifted, shape);
 }
+
+// What the composite families need beyond Tensor's methods.
+const KIT: TensorKit<Tensor> = {
+  wrap: (node, backend) => new Tensor(node, backend),
+  leaf: (data, shape, dtype, backend) => Tensor.from(data, { shape, dtype, backend }),
+  indexRange,
+};
 
 /** Computes several tensors as one program per backend (shared subgraphs run once). */
 export async function realize(...tensors: Tensor[]): Promise<void> {
