@@ -44,9 +44,8 @@ import {
 } from "./shape.ts";
 import { Storage } from "./storage.ts";
 import { uniformStream } from "./random.ts";
-import { gatherNode } from "./gather.ts";
-import { knownValues } from "./known_values.ts";
 import { conv2d, type ConvArgs, matmul } from "./contraction.ts";
+import { argExtreme, gather, indexSelect } from "./indexing.ts";
 import {
   avgPool2d,
   type AvgPool2dOptions,
@@ -799,18 +798,7 @@ export class Tensor {
   gather(axis: number, index: Tensor): Tensor {
     this.#check("gather");
     index.#check("gather");
-    const [a] = normalizeAxes("gather", axis, this.ndim);
-    if (index.backend !== this.backend) {
-      throw new Error(
-        `gather: index lives on ${index.backend} and the input on ${this.backend}; expected one ` +
-          `backend`,
-      );
-    }
-    const n = this.shape[a];
-    const iota = indexRange(n, "int32", this.backend);
-    const out = gatherNode(this.#numeric("gather"), a, index.node, iota.node); // checks shapes
-    checkIndexValues("gather", index, n, a, this.shape);
-    return this.#wrap(out);
+    return gather<Tensor>(this, KIT, axis, index);
   }
 
   /**
@@ -827,17 +815,7 @@ export class Tensor {
    */
   indexSelect(axis: number, index: Tensor): Tensor {
     this.#check("indexSelect");
-    const [a] = normalizeAxes("indexSelect", axis, this.ndim);
-    if (index.ndim !== 1) {
-      throw new Error(
-        `indexSelect: expected a 1-D index, got ${index.dtype}${fmtShape(index.shape)}`,
-      );
-    }
-    checkIndexValues("indexSelect", index, this.shape[a], a, this.shape);
-    const shape = this.shape.map((d, i) => (i === a ? index.shape[0] : d));
-    const spread = index.reshape(this.shape.map((_, i) => (i === a ? index.shape[0] : 1)))
-      .expand(shape);
-    return this.gather(a, spread);
+    return indexSelect<Tensor>(this, KIT, axis, index);
   }
 
   /**
@@ -845,7 +823,7 @@ export class Tensor {
    * is one, else the first of tied maxima.
    */
   argmax(axis: number, opts: ReduceOptions = {}): Tensor {
-    return argExtreme(this, "argmax", axis, opts);
+    return argExtreme<Tensor>(this, KIT, "argmax", axis, opts);
   }
 
   /**
@@ -853,7 +831,7 @@ export class Tensor {
    * is one, else the first of tied minima.
    */
   argmin(axis: number, opts: ReduceOptions = {}): Tensor {
-    return argExtreme(this, "argmin", axis, opts);
+    return argExtreme<Tensor>(this, KIT, "argmin", axis, opts);
   }
 
   /** `log(sum(exp(x)))` over `axes`, computed stably. */
@@ -1267,21 +1245,6 @@ export class Tensor {
   }
 }
 
-/** Throws for an index value known on the host that is outside `[0, n)`. */
-function checkIndexValues(op: string, index: Tensor, n: number, axis: number, shape: Shape): void {
-  const known = knownValues(index);
-  if (known === undefined || index.dtype !== "int32") return;
-  for (let k = 0; k < known.values.length; k++) {
-    const v = known.values[k];
-    if (!(v >= 0 && v < n)) {
-      throw new Error(
-        `${op}: index ${v} at flat position ${k} is out of range for axis ${axis} of extent ${n} ` +
-          `(input ${fmtShape(shape)}); expected an integer in [0, ${n})`,
-      );
-    }
-  }
-}
-
 /** A clamp bound: a number, a tensor broadcasting against the input, or absent. */
 export type ClampBound = Tensor | number | null | undefined;
 
@@ -1377,32 +1340,6 @@ function requireFloatDtype(op: string, dtype: DType | undefined): void {
   }
 }
 
-/** `argmax` / `argmin` of `x` along `axis`: the first NaN, else the first extreme element. */
-function argExtreme(
-  x: Tensor,
-  op: "argmax" | "argmin",
-  axis: number,
-  opts: ReduceOptions,
-): Tensor {
-  const [a] = normalizeAxes(op, axis, x.ndim);
-  const n = x.shape[a];
-  if (n === 0) {
-    throw new Error(
-      `${op}: cannot take the ${op} over empty axis ${a} of shape ${fmtShape(x.shape)}; ` +
-        `expected a nonempty axis`,
-    );
-  }
-  const v = x.detach();
-  const extreme = op === "argmax" ? v.max(a, { keepdims: true }) : v.min(a, { keepdims: true });
-  const idx = indexRange(n, "int32", x.backend)
-    .reshape(x.shape.map((d, i) => (i === a ? d : 1)));
-  // A NaN makes the extreme NaN, which equals no element: NaN positions are the hits then.
-  const hits = Tensor.where(v.eq(extreme), idx, Tensor.where(v.ne(v), idx, n));
-  // Some row always hits; the clamp keeps the index in range even where a GPU compiler assumes
-  // no NaN and folds the comparisons (it costs one op in the fused reduction).
-  return hits.min(a, opts).minimum(n - 1);
-}
-
 /** Broadcasts `node` to `shape` (prepending axes, then expanding extent-1 axes). */
 function broadcastNode(node: Node, shape: Shape): Node {
   if (shapesEqual(node.shape, shape)) return node;
@@ -1417,6 +1354,7 @@ function broadcastNode(node: Node, shape: Shape): Node {
 const KIT: TensorKit<Tensor> = {
   wrap: (node, backend) => new Tensor(node, backend),
   leaf: (data, shape, dtype, backend) => Tensor.from(data, { shape, dtype, backend }),
+  where: (cond, a, b) => Tensor.where(cond, a, b),
   indexRange,
 };
 

@@ -30,6 +30,18 @@ export interface TensorLike<T extends TensorLike<T>> {
   mul(other: T | number): T;
   /** `this / other` with broadcasting. */
   div(other: T | number): T;
+  /** `this == other` (bool). */
+  eq(other: T | number): T;
+  /** `this != other` (bool). */
+  ne(other: T | number): T;
+  /** Elementwise minimum with broadcasting. */
+  minimum(other: T | number): T;
+  /** The same values with zero gradient. */
+  detach(): T;
+  /** Maximum over `axes`. */
+  max(axes?: number | readonly number[], opts?: { keepdims?: boolean }): T;
+  /** Minimum over `axes`. */
+  min(axes?: number | readonly number[], opts?: { keepdims?: boolean }): T;
   /** Sum over `axes`. */
   sum(axes?: number | readonly number[], opts?: { keepdims?: boolean }): T;
   /** Mean over `axes`. */
@@ -63,6 +75,8 @@ export interface TensorKit<T extends TensorLike<T>> {
   wrap(node: Node, backend: string): T;
   /** A leaf holding `data` (row-major) of `shape` and `dtype` on `backend`. */
   leaf(data: Float64Array, shape: Shape, dtype: DType, backend: string): T;
+  /** `where(cond, a, b)` with broadcasting. */
+  where(cond: T, a: T | number, b: T | number): T;
   /** The shared `[0, n)` leaf of `dtype` on `backend` (never disposed). */
   indexRange(n: number, dtype: DType, backend: string): T;
 }
