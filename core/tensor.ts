@@ -40,12 +40,21 @@ import {
   normalizeAxes,
   numel,
   type Shape,
-  shapesEqual,
 } from "./shape.ts";
 import { Storage } from "./storage.ts";
 import { uniformStream } from "./random.ts";
 import { conv2d, type ConvArgs, matmul } from "./contraction.ts";
 import { argExtreme, gather, indexSelect } from "./indexing.ts";
+import {
+  broadcastNode,
+  concat,
+  expandNode,
+  flattenedShape,
+  pad,
+  reshapeNode,
+  sliceNode,
+  squeezedShape,
+} from "./movement.ts";
 import {
   avgPool2d,
   type AvgPool2dOptions,
@@ -875,59 +884,17 @@ export class Tensor {
   /** The same elements in row-major order under a new shape; one extent may be -1. */
   reshape(shape: readonly number[]): Tensor {
     this.#check("reshape");
-    const known = shape.filter((d) => d !== -1);
-    const holes = shape.length - known.length;
-    if (holes > 1) {
-      throw new Error(
-        `reshape: at most one -1 is allowed, got ${fmtShape(shape)}`,
-      );
-    }
-    let resolved = [...shape];
-    if (holes === 1) {
-      const rest = numel(known);
-      if (rest === 0 || this.size % rest !== 0) {
-        throw new Error(
-          `reshape: cannot reshape ${fmtShape(this.shape)} (${this.size} elements) to ${
-            fmtShape(shape)
-          }; expected the known extents to divide the element count`,
-        );
-      }
-      resolved = shape.map((d) => (d === -1 ? this.size / rest : d));
-    }
-    return this.#wrap(ir.reshape(this.node, resolved));
+    return this.#wrap(reshapeNode(this.node, shape));
   }
 
   /** Flattens axes `start..end` (inclusive) into one. */
   flatten(start = 0, end = -1): Tensor {
-    if (this.ndim === 0) return this.reshape([1]);
-    const [s] = normalizeAxes("flatten", start, this.ndim);
-    const [e] = normalizeAxes("flatten", end, this.ndim);
-    if (e < s) {
-      throw new Error(
-        `flatten: end axis ${end} comes before start axis ${start}`,
-      );
-    }
-    const merged = numel(this.shape.slice(s, e + 1));
-    return this.reshape([
-      ...this.shape.slice(0, s),
-      merged,
-      ...this.shape.slice(e + 1),
-    ]);
+    return this.reshape(flattenedShape(this.shape, start, end));
   }
 
   /** Removes extent-1 axes (the given ones, or all). */
   squeeze(axes?: number | readonly number[]): Tensor {
-    const ax = axes === undefined
-      ? this.shape.flatMap((d, i) => (d === 1 ? [i] : []))
-      : normalizeAxes("squeeze", axes, this.ndim);
-    for (const a of ax) {
-      if (this.shape[a] !== 1) {
-        throw new Error(
-          `squeeze: axis ${a} of ${fmtShape(this.shape)} has extent ${this.shape[a]}; expected 1`,
-        );
-      }
-    }
-    return this.reshape(this.shape.filter((_, i) => !ax.includes(i)));
+    return this.reshape(squeezedShape(this.shape, axes));
   }
 
   /** Inserts an extent-1 axis at `axis` (negative counts from the end of the result). */
@@ -954,120 +921,24 @@ export class Tensor {
   /** Broadcasts to `shape` (NumPy rules; -1 keeps an extent). */
   expand(shape: readonly number[]): Tensor {
     this.#check("expand");
-    const offset = shape.length - this.ndim;
-    const resolved = shape.map((
-      d,
-      i,
-    ) => (d === -1 ? this.shape[i - offset] : d));
-    const target = broadcastShapes("expand", this.shape, resolved);
-    if (!shapesEqual(target, resolved)) {
-      throw new Error(
-        `expand: cannot expand ${fmtShape(this.shape)} to ${fmtShape(resolved)}; expected a ` +
-          `target of at least the same rank that the shape broadcasts to`,
-      );
-    }
-    return this.#wrap(broadcastNode(this.node, resolved));
+    return this.#wrap(expandNode(this.node, shape));
   }
 
   /** Selects along each axis; see {@link SliceSpec}. Negative indices count from the end. */
   slice(specs: readonly SliceSpec[]): Tensor {
     this.#check("slice");
-    if (specs.length > this.ndim) {
-      throw new Error(
-        `slice: ${specs.length} specs for a tensor of shape ${fmtShape(this.shape)}; expected ` +
-          `at most ${this.ndim}`,
-      );
-    }
-    const starts: number[] = [], stops: number[] = [], steps: number[] = [];
-    const drop: number[] = [];
-    this.shape.forEach((d, i) => {
-      const spec = specs[i] ?? null;
-      const norm = (v: number) => (v < 0 ? v + d : v);
-      if (spec === null) {
-        starts.push(0), stops.push(d), steps.push(1);
-      } else if (typeof spec === "number") {
-        const k = norm(spec);
-        if (!Number.isInteger(k) || k < 0 || k >= d) {
-          throw new Error(
-            `slice: index ${spec} is out of range for axis ${i} of ${fmtShape(this.shape)}; ` +
-              `expected an integer in [${-d}, ${d - 1}]`,
-          );
-        }
-        starts.push(k), stops.push(k + 1), steps.push(1), drop.push(i);
-      } else {
-        const [s = 0, e = d, st = 1] = spec;
-        starts.push(Math.min(Math.max(norm(s), 0), d));
-        stops.push(
-          Math.max(Math.min(norm(e), d), Math.min(Math.max(norm(s), 0), d)),
-        );
-        steps.push(st);
-      }
-    });
-    const out = this.#wrap(ir.slice(this.node, starts, stops, steps));
-    return drop.length ? out.reshape(out.shape.filter((_, i) => !drop.includes(i))) : out;
+    return this.#wrap(sliceNode(this.node, specs));
   }
 
   /** Pads each axis by `pads[i] = [before, after]` elements of `value` (default 0). */
   pad(pads: readonly (readonly [number, number])[], value = 0): Tensor {
     this.#check("pad");
-    if (pads.length !== this.ndim) {
-      throw new Error(
-        `pad: got ${pads.length} [before, after] pairs for a tensor of rank ${this.ndim}; expected one per axis`,
-      );
-    }
-    const padded = this.#wrap(ir.pad(this.node, pads));
-    if (value === 0) return padded;
-    const inside = new Tensor(
-      ir.pad(ir.constNode(1, this.shape, "bool"), pads),
-      this.backend,
-    );
-    const out = Tensor.where(inside, padded, value);
-    if (isFloat(this.dtype)) {
-      const copied = pads.map(([a, b]) => [a, b] as const);
-      markComposite(out.node, "pad", [this.node], { pads: copied, value });
-    }
-    return out;
+    return pad<Tensor>(this, KIT, pads, value);
   }
 
   /** Joins tensors along `axis`. */
   static concat(tensors: readonly Tensor[], axis = 0): Tensor {
-    if (tensors.length === 0) {
-      throw new Error("concat: expected at least one tensor");
-    }
-    const first = tensors[0];
-    const [a] = normalizeAxes("concat", axis, first.ndim);
-    for (const t of tensors) {
-      const ok = t.ndim === first.ndim &&
-        t.shape.every((d, i) => i === a || d === first.shape[i]);
-      if (!ok) {
-        throw new Error(
-          `concat: shapes ${
-            tensors.map((x) => fmtShape(x.shape)).join(", ")
-          } differ off axis ${a}; ` +
-            `expected equal extents except along the concatenation axis`,
-        );
-      }
-    }
-    const total = tensors.reduce((n, t) => n + t.shape[a], 0);
-    let offset = 0;
-    let out: Tensor | undefined;
-    for (const t of tensors) {
-      const pads = t.shape.map((_, i) =>
-        (i === a ? [offset, total - offset - t.shape[a]] : [0, 0]) as [
-          number,
-          number,
-        ]
-      );
-      offset += t.shape[a];
-      const p = t.pad(pads);
-      // The padded pieces are zero (false) outside their own range, so adding them (or, for
-      // bool, which has no add, taking their logical or) joins them.
-      out = out === undefined ? p : p.dtype === "bool" ? Tensor.where(p, p, out) : out.add(p);
-    }
-    if (tensors.every((t) => t.dtype === first.dtype)) {
-      markComposite(out!.node, "concat", tensors.map((t) => t.node), { axis: a });
-    }
-    return out!;
+    return concat<Tensor>(tensors, KIT, axis);
   }
 
   /** Stacks equally shaped tensors along a new axis. */
@@ -1338,16 +1209,6 @@ function requireFloatDtype(op: string, dtype: DType | undefined): void {
   if (dtype !== undefined && !isFloat(checkDtype(op, dtype))) {
     throw new Error(`${op}: expected a float32 or float64 dtype, got ${dtype}`);
   }
-}
-
-/** Broadcasts `node` to `shape` (prepending axes, then expanding extent-1 axes). */
-function broadcastNode(node: Node, shape: Shape): Node {
-  if (shapesEqual(node.shape, shape)) return node;
-  const lifted = ir.reshape(node, [
-    ...new Array(shape.length - node.shape.length).fill(1),
-    ...node.shape,
-  ]);
-  return ir.expand(lifted, shape);
 }
 
 // What the composite families need beyond Tensor's methods.
