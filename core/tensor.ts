@@ -18,32 +18,25 @@
  */
 
 import { defaultBackend } from "./devices.ts";
-import {
-  allocArray,
-  castScalar,
-  checkDtype,
-  type DType,
-  isFloat,
-  promoteTypes,
-  type TypedArray,
-} from "./dtype.ts";
+import { type DType, isFloat, promoteTypes, type TypedArray } from "./dtype.ts";
 import { markComposite } from "./composite.ts";
 import { cumsumNode } from "./scan.ts";
 import * as ir from "./ir.ts";
 import type { Node } from "./ir.ts";
 import { formatGraph } from "./print.ts";
 import { isRealized, ownStorage, realizeNodes, releaseStorage, storageOf } from "./realize.ts";
-import {
-  broadcastShapes,
-  checkShape,
-  fmtShape,
-  normalizeAxes,
-  numel,
-  type Shape,
-} from "./shape.ts";
+import { broadcastShapes, fmtShape, normalizeAxes, numel, type Shape } from "./shape.ts";
 import { Storage } from "./storage.ts";
-import { uniformStream } from "./random.ts";
 import { conv2d, type ConvArgs, matmul } from "./contraction.ts";
+import {
+  hostArange,
+  type HostData,
+  hostFrom,
+  hostFull,
+  hostRand,
+  hostRandn,
+  type NestedArray,
+} from "./creation.ts";
 import { argExtreme, gather, indexSelect } from "./indexing.ts";
 import {
   broadcastNode,
@@ -64,8 +57,7 @@ import {
 } from "./pooling.ts";
 import type { SliceSpec, TensorKit } from "./tensor_like.ts";
 
-/** Nested arrays of numbers or booleans, as accepted by {@link Tensor.from}. */
-export type NestedArray = number | boolean | readonly NestedArray[];
+export { manualSeed, type NestedArray } from "./creation.ts";
 
 /** Where and as what a new tensor is created. */
 export interface CreateOptions {
@@ -108,72 +100,6 @@ export type Conv2dOptions = ConvArgs<Tensor>;
 export type { AvgPool2dOptions, Pool2dOptions } from "./pooling.ts";
 export type { SliceSpec } from "./tensor_like.ts";
 
-let globalSeed = 0x5eed;
-
-/** Sets the seed used by random constructors called without an explicit `seed`. */
-export function manualSeed(seed: number): void {
-  globalSeed = seed >>> 0;
-}
-
-/** A value that is no number, named for errors: `a string ("a")`, `undefined`, … */
-function describeValue(v: unknown): string {
-  if (typeof v === "string") return `a string (${JSON.stringify(v.slice(0, 20))})`;
-  if (typeof v === "bigint") return `a bigint (${v}n; convert it with Number())`;
-  if (v === null || v === undefined) return String(v);
-  if (typeof v === "number" || typeof v === "boolean") return `${typeof v} ${v}`;
-  return `${typeof v === "object" ? "an object" : `a ${typeof v}`} (${
-    Object.prototype.toString.call(v)
-  })`;
-}
-
-function flattenNested(
-  data: NestedArray,
-  op: string,
-): { values: number[]; shape: number[] } {
-  const shape: number[] = [];
-  let probe: NestedArray = data;
-  while (Array.isArray(probe)) {
-    shape.push(probe.length);
-    probe = (probe as readonly NestedArray[])[0];
-  }
-  const values: number[] = [];
-  // One mutable index path (copied only into messages): large arrays allocate nothing per element.
-  const path: number[] = [];
-  const at = (p: number[]) => `element [${p.join(", ")}]`;
-  const walk = (x: NestedArray): void => {
-    const depth = path.length;
-    if (depth === shape.length) {
-      if (typeof x === "number" || typeof x === "boolean") {
-        values.push(typeof x === "boolean" ? (x ? 1 : 0) : x);
-        return;
-      }
-      throw new Error(
-        Array.isArray(x)
-          ? `${op}: ragged nested array: ${at(path)} is an array; expected a number like ${
-            at(path.map(() => 0))
-          }`
-          : `${op}: ${at(path)} is ${describeValue(x)}; expected a number or a boolean`,
-      );
-    }
-    if (!Array.isArray(x) || x.length !== shape[depth]) {
-      throw new Error(
-        `${op}: ragged nested array: ${at(path)} is ${
-          Array.isArray(x) ? `an array of ${x.length}` : describeValue(x)
-        }; expected an array of ${shape[depth]} like ${at(path.map(() => 0))}`,
-      );
-    }
-    const xs = x as readonly NestedArray[];
-    path.push(0);
-    for (let i = 0; i < xs.length; i++) {
-      path[depth] = i;
-      walk(xs[i]); // holes read as undefined and are rejected
-    }
-    path.pop();
-  };
-  walk(data);
-  return { values, shape };
-}
-
 // Module-private: lets `realize(...)` make the tensors it realized owners of their results.
 const OWN_RESULT: unique symbol = Symbol("ownResult");
 
@@ -203,45 +129,12 @@ export class Tensor {
     data: NestedArray | TypedArray | readonly number[],
     opts: FromOptions = {},
   ): Tensor {
-    const dtype = checkDtype(
-      "Tensor.from",
-      opts.dtype ??
-        (data instanceof Float64Array
-          ? "float64"
-          : data instanceof Int32Array
-          ? "int32"
-          : "float32"),
-    );
-    let values: ArrayLike<number>;
-    let inferred: number[];
-    if (ArrayBuffer.isView(data)) {
-      values = data as TypedArray;
-      inferred = [values.length];
-    } else {
-      ({ values, shape: inferred } = flattenNested(
-        data as NestedArray,
-        "Tensor.from",
-      ));
-    }
-    const shape = opts.shape ?? inferred;
-    checkShape("Tensor.from", shape);
-    if (numel(shape) !== values.length) {
-      throw new Error(
-        `Tensor.from: ${values.length} values cannot fill shape ${fmtShape(shape)} ` +
-          `(${numel(shape)} elements); expected equal counts`,
-      );
-    }
-    const arr = allocArray(dtype, values.length);
-    if (dtype === "int32") {
-      for (let i = 0; i < values.length; i++) arr[i] = castScalar(+values[i], dtype);
-    } else {
-      for (let i = 0; i < values.length; i++) arr[i] = values[i];
-    }
-    return Tensor.fromStorage(
-      Storage.fromHost(dtype, arr),
-      shape,
-      opts.backend,
-    );
+    return Tensor.#upload(hostFrom(data, opts.dtype, opts.shape), opts.backend);
+  }
+
+  /** A leaf over host data just built (it is never read again on the host side). */
+  static #upload(d: HostData, backend: string | undefined): Tensor {
+    return Tensor.fromStorage(Storage.fromHost(d.dtype, d.values), d.shape, backend);
   }
 
   /** A leaf tensor over existing storage. */
@@ -253,14 +146,7 @@ export class Tensor {
 
   /** A tensor filled with `value` (a realized leaf, so it can be differentiated against). */
   static full(shape: Shape, value: number, opts: CreateOptions = {}): Tensor {
-    checkShape("Tensor.full", shape);
-    const arr = allocArray(checkDtype("Tensor.full", opts.dtype ?? "float32"), numel(shape));
-    arr.fill(castScalar(value, opts.dtype ?? "float32"));
-    return Tensor.fromStorage(
-      Storage.fromHost(opts.dtype ?? "float32", arr),
-      shape,
-      opts.backend,
-    );
+    return Tensor.#upload(hostFull(shape, value, opts.dtype), opts.backend);
   }
 
   /** A tensor of zeros. */
@@ -281,17 +167,7 @@ export class Tensor {
     opts: CreateOptions = {},
   ): Tensor {
     if (stop === undefined) [start, stop] = [0, start];
-    if (step === 0 || !Number.isFinite(step)) {
-      throw new Error(
-        `Tensor.arange: step must be a finite nonzero number, got ${step}`,
-      );
-    }
-    const n = Math.max(0, Math.ceil((stop - start) / step));
-    const arr = allocArray(checkDtype("Tensor.arange", opts.dtype ?? "float32"), n);
-    for (let i = 0; i < n; i++) arr[i] = start + i * step;
-    return Tensor.fromStorage(Storage.fromHost(opts.dtype ?? "float32", arr), [
-      n,
-    ], opts.backend);
+    return Tensor.#upload(hostArange(start, stop, step, opts.dtype), opts.backend);
   }
 
   /** Seeded uniform samples in `[low, high)`. */
@@ -299,17 +175,8 @@ export class Tensor {
     shape: Shape,
     opts: RandomOptions & { low?: number; high?: number } = {},
   ): Tensor {
-    checkShape("Tensor.rand", shape);
-    requireFloatDtype("Tensor.rand", opts.dtype);
     const { low = 0, high = 1 } = opts;
-    const next = uniformStream(opts.seed ?? globalSeed++);
-    const arr = allocArray(opts.dtype ?? "float32", numel(shape));
-    for (let i = 0; i < arr.length; i++) arr[i] = low + (high - low) * next();
-    return Tensor.fromStorage(
-      Storage.fromHost(opts.dtype ?? "float32", arr),
-      shape,
-      opts.backend,
-    );
+    return Tensor.#upload(hostRand(shape, opts.dtype, opts.seed, low, high), opts.backend);
   }
 
   /** Seeded normal samples with mean `mean` and standard deviation `std` (Box–Muller). */
@@ -317,22 +184,8 @@ export class Tensor {
     shape: Shape,
     opts: RandomOptions & { mean?: number; std?: number } = {},
   ): Tensor {
-    checkShape("Tensor.randn", shape);
-    requireFloatDtype("Tensor.randn", opts.dtype);
     const { mean = 0, std = 1 } = opts;
-    const next = uniformStream(opts.seed ?? globalSeed++);
-    const arr = allocArray(opts.dtype ?? "float32", numel(shape));
-    for (let i = 0; i < arr.length; i += 2) {
-      const r = Math.sqrt(-2 * Math.log(1 - next()));
-      const t = 2 * Math.PI * next();
-      arr[i] = mean + std * r * Math.cos(t);
-      if (i + 1 < arr.length) arr[i + 1] = mean + std * r * Math.sin(t);
-    }
-    return Tensor.fromStorage(
-      Storage.fromHost(opts.dtype ?? "float32", arr),
-      shape,
-      opts.backend,
-    );
+    return Tensor.#upload(hostRandn(shape, opts.dtype, opts.seed, mean, std), opts.backend);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -1203,12 +1056,6 @@ function flip(x: Node): Node {
   return x.dtype === "int32"
     ? ir.binary("add", negated, ir.constNode(-1, x.shape, "int32"))
     : negated;
-}
-
-function requireFloatDtype(op: string, dtype: DType | undefined): void {
-  if (dtype !== undefined && !isFloat(checkDtype(op, dtype))) {
-    throw new Error(`${op}: expected a float32 or float64 dtype, got ${dtype}`);
-  }
 }
 
 // What the composite families need beyond Tensor's methods.
