@@ -38,6 +38,7 @@ import {
   type NestedArray,
 } from "./creation.ts";
 import { argExtreme, gather, indexSelect } from "./indexing.ts";
+import { logSoftmax, logsumexp, mean, softmax, variance } from "./reductions.ts";
 import {
   broadcastNode,
   concat,
@@ -595,26 +596,7 @@ export class Tensor {
 
   /** Mean over `axes` (default: all); int32 tensors must be cast to a float dtype first. */
   mean(axes?: number | readonly number[], opts: ReduceOptions = {}): Tensor {
-    if (this.dtype === "int32") {
-      throw new Error(
-        `mean: expected a float or bool tensor, got int32${fmtShape(this.shape)}; ` +
-          `cast it first (.cast("float32")), as PyTorch asks`,
-      );
-    }
-    const count = this.#count("mean", axes);
-    const out = this.sum(axes, opts).div(count);
-    if (isFloat(this.dtype)) {
-      const ax = normalizeAxes("mean", axes, this.ndim);
-      markComposite(out.node, "mean", [this.node], { axes: ax, keepdims: !!opts.keepdims });
-    }
-    return out;
-  }
-
-  #count(op: string, axes?: number | readonly number[]): number {
-    return normalizeAxes(op, axes, this.ndim).reduce(
-      (n, a) => n * this.shape[a],
-      1,
-    );
+    return mean<Tensor>(this, axes, opts.keepdims ?? false);
   }
 
   /** Maximum over `axes` (ties split the gradient evenly). */
@@ -630,12 +612,7 @@ export class Tensor {
 
   /** Variance over `axes`: unbiased by default (`correction: 1`), biased with `correction: 0`. */
   var(axes?: number | readonly number[], opts: VarOptions = {}): Tensor {
-    const { correction = 1, keepdims = false } = opts;
-    const n = this.#count("var", axes);
-    const centered = this.sub(this.mean(axes, { keepdims: true }));
-    return centered.square().sum(axes, { keepdims }).div(
-      Math.max(0, n - correction),
-    );
+    return variance<Tensor>(this, axes, opts.correction ?? 1, opts.keepdims ?? false);
   }
 
   /** Standard deviation over `axes` (same `correction` rule as `var`). */
@@ -701,34 +678,17 @@ export class Tensor {
     axes?: number | readonly number[],
     opts: ReduceOptions = {},
   ): Tensor {
-    const m = this.max(axes, { keepdims: true }).detach();
-    const out = this.sub(m).exp().sum(axes, { keepdims: true }).log().add(m);
-    return opts.keepdims ? out : out.reshape(this.#keptShape(axes));
-  }
-
-  #keptShape(axes?: number | readonly number[]): number[] {
-    const ax = normalizeAxes("reduce", axes, this.ndim);
-    return this.shape.filter((_, i) => !ax.includes(i));
+    return logsumexp<Tensor>(this, axes, opts.keepdims ?? false);
   }
 
   /** Softmax along `axis` (default last). */
   softmax(axis = -1): Tensor {
-    const e = this.sub(this.max(axis, { keepdims: true }).detach()).exp();
-    const out = e.div(e.sum(axis, { keepdims: true }));
-    const [a] = normalizeAxes("softmax", axis, this.ndim);
-    if (isFloat(this.dtype)) markComposite(out.node, "softmax", [this.node], { axis: a });
-    return out;
+    return softmax<Tensor>(this, axis);
   }
 
   /** Log-softmax along `axis` (default last). */
   logSoftmax(axis = -1): Tensor {
-    // (x - m) - log Σ exp(x - m), not x - logsumexp(x): rounding m + log Σ to float32 loses
-    // the low bits of log Σ when |m| is large (1e4: an ulp of 2^-10).
-    const shifted = this.sub(this.max(axis, { keepdims: true }).detach());
-    const out = shifted.sub(shifted.exp().sum(axis, { keepdims: true }).log());
-    const [a] = normalizeAxes("logSoftmax", axis, this.ndim);
-    if (isFloat(this.dtype)) markComposite(out.node, "log_softmax", [this.node], { axis: a });
-    return out;
+    return logSoftmax<Tensor>(this, axis);
   }
 
   // ------------------------------------------------------------------------------------------

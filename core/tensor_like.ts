@@ -26,10 +26,20 @@ export interface TensorLike<T extends TensorLike<T>> {
   readonly ndim: number;
   /** `this + other` with broadcasting. */
   add(other: T | number): T;
+  /** `this - other` with broadcasting. */
+  sub(other: T | number): T;
   /** `this · other` with broadcasting. */
   mul(other: T | number): T;
   /** `this / other` with broadcasting. */
   div(other: T | number): T;
+  /** `e^this`. */
+  exp(): T;
+  /** Natural logarithm. */
+  log(): T;
+  /** Square root. */
+  sqrt(): T;
+  /** `this²`. */
+  square(): T;
   /** `this == other` (bool). */
   eq(other: T | number): T;
   /** `this != other` (bool). */
