@@ -141,8 +141,10 @@ export const VJP_RULES: { readonly [K in Op]: VjpRule<K> } = {
 };
 
 /** A custom VJP attached to a node: its declared inputs and the rule that replaces its subgraph's. */
-interface CustomRule {
+export interface CustomRule {
+  /** The inputs that receive the rule's cotangents, in order. */
   readonly inputs: readonly Node[];
+  /** Cotangents of `inputs` (`null`: none) given the node's cotangent `g`. */
   readonly vjp: (g: Node) => readonly (Node | null)[];
 }
 
@@ -159,6 +161,11 @@ export function defineCustomVjp(
   vjp: (g: Node) => readonly (Node | null)[],
 ): void {
   customRules.set(output, { inputs, vjp });
+}
+
+/** The custom VJP that {@link defineCustomVjp} attached to `node`, if any. */
+export function customRuleOf(node: Node): CustomRule | undefined {
+  return customRules.get(node);
 }
 
 const inputsOf = (n: Node): readonly Node[] => customRules.get(n)?.inputs ?? n.inputs;
