@@ -27,7 +27,6 @@ import {
 } from "../../mod.ts";
 import { assertClose } from "../../testing/mod.ts";
 import { type BackendCase, forEachBackend } from "../properties/backends.ts";
-import { f64, values } from "./helpers.ts";
 
 /**
  * A straight-through estimator: the forward is a step (true derivative 0 everywhere), the
@@ -72,7 +71,7 @@ const XS = [[-2, -0.5, 0.25, 1.5], [0.75, -1.25, 3, -0.125], [0.5, 0.5, -3, 1]];
 
 /** Checks on every backend, each given the backend case, `XS` and a shared vector `w` there. */
 const VMAP_CASES: [string, (c: BackendCase, xs: Tensor, w: Tensor) => Promise<void>][] = [
-  ["one argument", async (c, xs, w) => {
+  ["one argument", async (c, xs, _w) => {
     const got = grad((xs: Tensor) => vmap(ste)(xs).sum())(xs);
     const want = perRow((x) => grad((x: Tensor) => ste(x).sum())(x), xs);
     await realize(got, want);
@@ -93,17 +92,17 @@ const VMAP_CASES: [string, (c: BackendCase, xs: Tensor, w: Tensor) => Promise<vo
     await assertClose(gw, wantW, c.tol);
     await assertClose(wantW, xs.sum(0).neg(), c.tol); // the rule's -g·x, not the true g·x
   }],
-  ["a rule nonlinear in the cotangent", async (c, xs, w) => {
+  ["a rule nonlinear in the cotangent", async (c, xs, _w) => {
     // The cotangent is 3 per element, so clipping to 0.5 changes it.
     const got = grad((xs: Tensor) => vmap(clippedSin)(xs).mul(3).sum())(xs);
     await assertClose(got, xs.cos().mul(0.5), c.tol);
   }],
-  ["vmap of vmap", async (c, xs, w) => {
+  ["vmap of vmap", async (c, xs, _w) => {
     const xss = Tensor.stack([xs, xs.neg()]);
     const got = grad((x: Tensor) => vmap(vmap(ste))(x).sum())(xss);
     await assertClose(got, steGrad(xss), c.tol);
   }],
-  ["jacrev of vmap is block diagonal with the custom blocks", async (c, xs, w) => {
+  ["jacrev of vmap is block diagonal with the custom blocks", async (c, xs, _w) => {
     const J = jacrev((xs: Tensor) => vmap(ste)(xs))(xs) as Tensor;
     assert.deepEqual(J.shape, [3, 4, 3, 4]);
     const mask = XS.map((r) => r.map((x) => (Math.abs(x) <= 1 ? 1 : 0)));
@@ -121,7 +120,7 @@ const VMAP_CASES: [string, (c: BackendCase, xs: Tensor, w: Tensor) => Promise<vo
     const { g } = await step(xs, w);
     await assertClose(g, xs.sum(0).neg(), c.tol);
   }],
-  ["vmap of grad (the rule is built before batching)", async (c, xs, w) => {
+  ["vmap of grad (the rule is built before batching)", async (c, xs, _w) => {
     const got = vmap(grad((x: Tensor) => ste(x).sum()))(xs);
     await assertClose(got, steGrad(xs), c.tol);
   }],
@@ -175,5 +174,64 @@ Deno.test("customVjp: rules survive the substitution of lazy arguments", async (
     // jacrev(gated) is diag(ste(x)): its graph holds the custom node of the rule.
     const J = jacrev(gated)(x) as Tensor;
     await assertClose(gradients(J.sum(), [p])[0], want, c.tol);
+  });
+});
+
+Deno.test("customVjp in forward mode: the tangent is the transpose of the rule", async (t) => {
+  await forEachBackend(t, async (c) => {
+    const fresh = () => on(c)(XS);
+    const v = on(c)([[1, 2, -1, 0.5], [-2, 1, 1, 3], [0.5, -0.5, 2, 1]]);
+    const x1 = fresh();
+    const [, d] = jvp(ste, [x1], [v]);
+    await assertClose(d, steGrad(x1).mul(v), c.tol); // the true tangent is 0
+    // Both arguments moving: J·t = 2w·tx − x·tw, the transpose of the skewed rule.
+    const x2 = fresh(), w = v.mul(-0.5).add(1), tw = v.square().sub(1); // shaped like x
+    const [, e] = jvp((x: Tensor, w: Tensor) => skewed(x, w), [x2, w], [v, tw]);
+    await assertClose(e, w.mul(v).mul(2).sub(x2.mul(tw)), c.tol);
+    // A rule nonlinear in g is linearized at g = 0, where the clip is the identity.
+    const x3 = fresh();
+    await assertClose(jvp(clippedSin, [x3], [v])[1], x3.cos().mul(v), c.tol);
+    // jacfwd agrees with jacrev, and linearize with jvp.
+    const x4 = fresh();
+    await assertClose(jacfwd(skewed)(x4, w) as Tensor, jacrev(skewed)(x4, w) as Tensor, c.tol);
+    const x5 = fresh();
+    await assertClose(linearize(ste, x5)[1](v), steGrad(x5).mul(v), c.tol);
+  });
+});
+
+Deno.test("customVjp: hessian (forward over reverse) uses the rule at both levels", async (t) => {
+  await forEachBackend(t, async (c) => {
+    // f = Σ ste(x)·x²: with the rule as ste's derivative, f'' = 4x·steGrad(x) + 2·ste(x) on the
+    // diagonal; differentiating the forward's primitives instead would drop the first term.
+    const f = (x: Tensor) => ste(x).mul(x.square()).sum();
+    const x = on(c)(XS[0]);
+    const H = hessian(f)(x) as Tensor;
+    const Hrr = jacrev(jacrev(f))(x) as Tensor;
+    const diag = x.mul(4).mul(steGrad(x)).add(x.gt(0).cast(c.dtype).mul(2));
+    const eye = on(c)([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]);
+    await assertClose(H, eye.mul(diag), c.tol);
+    await assertClose(Hrr, eye.mul(diag), c.tol);
+  });
+});
+
+Deno.test("conv2d in forward mode: the transposed rule is exact", async (t) => {
+  await forEachBackend(t, async (c) => {
+    // conv2d is bilinear, so its JVP is conv(tx, w) + conv(x, tw), computed here without
+    // differentiating (sums of a few dozen products: the backend case's tolerance).
+    const geometries = [
+      {},
+      { stride: 2, padding: 1 },
+      { dilation: 2, padding: [1, 0] as [number, number] },
+      { groups: 2, stride: [1, 2] as [number, number] },
+    ];
+    for (const [k, opts] of geometries.entries()) {
+      const r = (shape: readonly number[], seed: number) =>
+        Tensor.rand(shape, { seed: 10 * k + seed, dtype: c.dtype, backend: c.backend }).sub(0.5);
+      const x = r([2, 4, 5, 6], 1), w = r([4, 4 / (opts.groups ?? 1), 3, 2], 2);
+      const tx = r(x.shape, 3), tw = r(w.shape, 4);
+      const [, d] = jvp((x: Tensor, w: Tensor) => x.conv2d(w, opts), [x, w], [tx, tw]);
+      const want = tx.conv2d(w, opts).add(x.conv2d(tw, opts));
+      await assertClose(d, want, { ...c.tol, msg: `conv2d ${JSON.stringify(opts)}` });
+    }
   });
 });
