@@ -9,7 +9,8 @@
  *
  * Tangents are symbolic zeros (`null`) until some input with a tangent reaches a node, so inputs
  * without tangents cost nothing; `detach` has a zero tangent. A custom-VJP node's tangent is the
- * transpose of its rule ({@link customTangent}), so forward and reverse mode agree on it.
+ * transpose of its rule ({@link customTangent}), so forward and reverse mode agree on it; a rule
+ * declared exact (the forward's true derivative) lets forward mode use the forward's primitives.
  *
  * @module
  */
@@ -138,8 +139,14 @@ function customTangent(n: Node, custom: CustomRule, tangent: ReadonlyMap<Node, N
   return substitute([dn], new Map([[g, full(0, n)]]))[0];
 }
 
-/** A custom-VJP node's declared inputs, else the node's inputs: what tangents flow through. */
-const tangentInputs = (n: Node): readonly Node[] => customRuleOf(n)?.inputs ?? n.inputs;
+/** The custom VJP whose transpose gives `n`'s tangent: any but an exact one. */
+function transposedRule(n: Node): CustomRule | undefined {
+  const custom = customRuleOf(n);
+  return custom?.exact ? undefined : custom;
+}
+
+/** What tangents flow through: a transposed rule's declared inputs, else the node's inputs. */
+const tangentInputs = (n: Node): readonly Node[] => transposedRule(n)?.inputs ?? n.inputs;
 
 /**
  * Tangents of `ys` when each `xs[i]` moves along `dxs[i]`: the Jacobian-vector product, built
@@ -173,7 +180,7 @@ export function jvpNodes(
   });
   for (const n of ir.toposort(ys, tangentInputs)) {
     if (tangent.has(n) || n.inputs.length === 0) continue;
-    const custom = customRuleOf(n);
+    const custom = transposedRule(n);
     if (custom !== undefined) {
       const t = customTangent(n, custom, tangent);
       if (t !== null) tangent.set(n, t);

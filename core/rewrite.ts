@@ -105,7 +105,7 @@ export function carryCustomVjp(
   defineCustomVjp(rewritten, inputs, (g) => {
     const placeholder = proxyLeaf(node.shape, node, PLACEHOLDER_READ);
     return map(custom.vjp(placeholder), placeholder, g);
-  });
+  }, { exact: custom.exact });
 }
 
 /**

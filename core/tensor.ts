@@ -1673,7 +1673,7 @@ function defineConvVjp(
     const dw = g.reshape([n, groups, rc, oh, ow, 1, 1, 1]).mul(new Tensor(xs, backend))
       .sum([0, 3, 4]).reshape([cout, cinG, kh, kw]);
     return [conv2dInputGrad(g, new Tensor(w, backend), x.shape, geo).node, dw.node];
-  });
+  }, { exact: true });
 }
 
 /**

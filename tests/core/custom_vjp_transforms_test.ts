@@ -11,6 +11,7 @@
 import { strict as assert } from "node:assert";
 import {
   customVjp,
+  defineCustomVjp,
   grad,
   gradients,
   hessian,
@@ -214,10 +215,11 @@ Deno.test("customVjp: hessian (forward over reverse) uses the rule at both level
   });
 });
 
-Deno.test("conv2d in forward mode: the transposed rule is exact", async (t) => {
+Deno.test("conv2d (an exact rule) in forward mode: its bilinear expansion", async (t) => {
   await forEachBackend(t, async (c) => {
-    // conv2d is bilinear, so its JVP is conv(tx, w) + conv(x, tw), computed here without
-    // differentiating (sums of a few dozen products: the backend case's tolerance).
+    // conv2d's rule is declared exact, so forward mode differentiates its primitives (cheaper
+    // than transposing the rule). It is bilinear: its JVP is conv(tx, w) + conv(x, tw), computed
+    // here without differentiating (sums of a few dozen products: the backend case's tolerance).
     const geometries = [
       {},
       { stride: 2, padding: 1 },
@@ -233,5 +235,51 @@ Deno.test("conv2d in forward mode: the transposed rule is exact", async (t) => {
       const want = tx.conv2d(w, opts).add(x.conv2d(tw, opts));
       await assertClose(d, want, { ...c.tol, msg: `conv2d ${JSON.stringify(opts)}` });
     }
+  });
+});
+
+/** sin(x), with a rule that also gives `y` (which the forward ignores) the cotangent 2g. */
+const ignoring = customVjp(
+  (x: Tensor, _y: Tensor) => x.sin(),
+  (g, _out, x) => [g.mul(x.cos()), g.mul(2)],
+);
+
+Deno.test("customVjp under vmap: edges", async (t) => {
+  await forEachBackend(t, async (c) => {
+    // An argument the forward never reads still gets the rule's cotangent, batched or shared.
+    const xs = on(c)(XS), ys = on(c)(XS).neg();
+    const [gx, gy] = grad(
+      (xs: Tensor, ys: Tensor) => vmap(ignoring)(xs, ys).sum(),
+      { argnums: [0, 1] },
+    )(xs, ys) as unknown as Tensor[];
+    await assertClose(gx, xs.cos(), c.tol);
+    await assertClose(gy, ys.mul(0).add(2), c.tol);
+    const y = on(c)([1, 2, 3, 4]);
+    const gShared = grad((y: Tensor) => vmap(ignoring, { inAxes: [0, null] })(xs, y).sum())(y);
+    await assertClose(gShared, y.mul(0).add(6), c.tol); // 2 per sample, 3 samples
+    // Batches of one and of none: a shared argument's cotangent sums one sample, or none (0).
+    for (const rows of [1, 0]) {
+      const few = on(c)(XS.slice(0, rows).flat()).reshape([rows, 4]);
+      const w = on(c)([0.5, -1, 2, 3]);
+      const gw = grad((w: Tensor) => vmap(skewed, { inAxes: [0, null] })(few, w).sum())(w);
+      await assertClose(gw, few.sum(0).neg(), { ...c.tol, msg: `${rows} rows` });
+    }
+  });
+});
+
+Deno.test("defineCustomVjp: an exact rule leaves forward mode to the primitives", async (t) => {
+  await forEachBackend(t, async (c) => {
+    // A deliberately wrong rule declared exact: reverse mode uses it, forward mode (also under
+    // vmap, which carries the flag) differentiates x² itself: 2x·v.
+    const square = (x: Tensor) => {
+      const out = x.mul(x);
+      defineCustomVjp(out.node, [x.node], (g) => [g], { exact: true });
+      return out;
+    };
+    const xs = on(c)(XS), v = xs.mul(0).add(1);
+    await assertClose(grad((x: Tensor) => square(x).sum())(xs), v, c.tol);
+    await assertClose(jvp(square, [xs], [v])[1], xs.mul(2), c.tol);
+    await assertClose(jvp(vmap(square), [xs], [v])[1], xs.mul(2), c.tol);
+    await assertClose(grad((x: Tensor) => vmap(square)(x).sum())(on(c)(XS)), v, c.tol);
   });
 });
