@@ -17,6 +17,7 @@
  * @module
  */
 
+import { customRuleOf } from "./autodiff.ts";
 import * as ir from "./ir.ts";
 import type { Node, Op } from "./ir.ts";
 import { carryCustomVjp, proxyLeaf, rewriteInputs } from "./rewrite.ts";
@@ -123,7 +124,7 @@ export function batchNodes(
     const rule = BATCH_RULES[n.op] as BatchRule<Op>;
     const node = rule(ins.map((v) => v.node), bs, n, size);
     value.set(n, { node, batched: true });
-    const declared = rewriteInputs(n).slice(n.inputs.length).map((i) => value.get(i)!);
+    const declared = customRuleOf(n)?.inputs.map((i) => value.get(i)!) ?? [];
     carryCustomVjp(n, node, declared.map((d) => d.node), (cts, placeholder, g) => {
       // The rule per sample; an unbatched input's cotangent is the sum over the samples.
       const live = cts.flatMap((ct) => (ct === null ? [] : [ct]));
