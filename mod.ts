@@ -53,7 +53,7 @@ export type { WebGpuBackend, WebGpuBuffer } from "./backends/webgpu/backend.ts";
 export type { DeviceLimits } from "./backends/webgpu/device.ts";
 export type { Binding, RenderedKernel, ScratchBuffer } from "./backends/webgpu/kernel.ts";
 export { defineCustomVjp, VJP_RULES, vjpNodes } from "./core/autodiff.ts";
-export type { VjpRule } from "./core/autodiff.ts";
+export type { CustomVjpOptions, VjpRule } from "./core/autodiff.ts";
 export {
   backendNames,
   defaultBackend,

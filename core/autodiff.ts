@@ -141,9 +141,23 @@ export const VJP_RULES: { readonly [K in Op]: VjpRule<K> } = {
 };
 
 /** A custom VJP attached to a node: its declared inputs and the rule that replaces its subgraph's. */
-interface CustomRule {
+export interface CustomRule {
+  /** The inputs that receive the rule's cotangents, in order. */
   readonly inputs: readonly Node[];
+  /** Cotangents of `inputs` (`null`: none) given the node's cotangent `g`. */
   readonly vjp: (g: Node) => readonly (Node | null)[];
+  /** The rule is the forward's true derivative (see {@link CustomVjpOptions}). */
+  readonly exact: boolean;
+}
+
+/** Options of {@link defineCustomVjp}. */
+export interface CustomVjpOptions {
+  /**
+   * The rule computes the true derivative of the primitives behind `output`, only more cheaply
+   * (conv2d's), so forward mode may differentiate those primitives instead of transposing the
+   * rule, which costs more. Default `false`: the rule defines the derivative in both modes.
+   */
+  exact?: boolean;
 }
 
 const customRules = new WeakMap<Node, CustomRule>();
@@ -151,14 +165,20 @@ const customRules = new WeakMap<Node, CustomRule>();
 /**
  * Declares that gradients flowing into `output` go to `inputs` through `vjp`, instead of through
  * the primitives that compute `output`. This is the hook for composites whose decomposed
- * gradient is measurably worse.
+ * gradient is measurably worse. Forward mode transposes the rule unless it is `exact`.
  */
 export function defineCustomVjp(
   output: Node,
   inputs: readonly Node[],
   vjp: (g: Node) => readonly (Node | null)[],
+  opts: CustomVjpOptions = {},
 ): void {
-  customRules.set(output, { inputs, vjp });
+  customRules.set(output, { inputs, vjp, exact: opts.exact ?? false });
+}
+
+/** The custom VJP that {@link defineCustomVjp} attached to `node`, if any. */
+export function customRuleOf(node: Node): CustomRule | undefined {
+  return customRules.get(node);
 }
 
 const inputsOf = (n: Node): readonly Node[] => customRules.get(n)?.inputs ?? n.inputs;

@@ -126,7 +126,8 @@ export function conv2d<T extends TensorLike<T>>(
 
 /**
  * Attaches conv2d's gradient rule to `out`. The rule holds nodes only (no tensors, whose storage
- * would then live as long as the graph), so each step's graph stays collectable.
+ * would then live as long as the graph), so each step's graph stays collectable. It is the
+ * forward's true derivative (`exact`), so forward mode differentiates the primitives instead.
  */
 function defineConvVjp<T extends TensorLike<T>>(
   kit: TensorKit<T>,
@@ -145,5 +146,5 @@ function defineConvVjp<T extends TensorLike<T>>(
     const dw = g.reshape([n, groups, rc, oh, ow, 1, 1, 1]).mul(kit.wrap(xs, backend))
       .sum([0, 3, 4]).reshape([cout, cinG, kh, kw]);
     return [conv2dInputGrad(g, kit.wrap(w, backend), x.shape, geo).node, dw.node];
-  });
+  }, { exact: true });
 }

@@ -8,15 +8,17 @@
  * reverse-over-forward both work).
  *
  * Tangents are symbolic zeros (`null`) until some input with a tangent reaches a node, so inputs
- * without tangents cost nothing. Custom-VJP nodes are differentiated through the primitives
- * that compute them (their declared rule is a reverse-mode rule only); `detach` has a zero
- * tangent.
+ * without tangents cost nothing; `detach` has a zero tangent. A custom-VJP node's tangent is the
+ * transpose of its rule ({@link customTangent}), so forward and reverse mode agree on it; a rule
+ * declared exact (the forward's true derivative) lets forward mode use the forward's primitives.
  *
  * @module
  */
 
+import { type CustomRule, customRuleOf, vjpNodes } from "./autodiff.ts";
 import { isFloat } from "./dtype.ts";
 import * as ir from "./ir.ts";
+import { proxyLeaf, substitute } from "./rewrite.ts";
 import { add, full, mul, neg, recip, x0 } from "./rule_helpers.ts";
 import type { Node, Op } from "./ir.ts";
 import { fmtShape } from "./shape.ts";
@@ -114,6 +116,39 @@ export const JVP_RULES: { readonly [K in Op]: JvpRule<K> } = {
 };
 
 /**
+ * The tangent of custom-VJP node `n` when its declared inputs move along `tangent`: the transpose
+ * of its rule, `J·t = ∂/∂g Σᵢ ⟨rule(g)ᵢ, tᵢ⟩`, built by reverse mode over a placeholder `g`. For
+ * a rule linear in `g` (a VJP) this is exact and independent of `g`; a rule nonlinear in `g`
+ * (a clipped cotangent) is linearized at `g = 0`. Tangents through the primitives of the
+ * forward would disagree with the rule that reverse mode uses.
+ */
+function customTangent(n: Node, custom: CustomRule, tangent: ReadonlyMap<Node, Node>): Node | null {
+  if (!custom.inputs.some((x) => tangent.has(x))) return null;
+  const g = proxyLeaf(n.shape, n, "jvp: a custom VJP's placeholder cotangent was read");
+  const cts = custom.vjp(g);
+  let pairing: Node | null = null;
+  custom.inputs.forEach((x, i) => {
+    const t = tangent.get(x), ct = cts[i];
+    if (t === undefined || ct === null || ct === undefined) return;
+    const dot = ir.reshape(ir.reduce("reduce_sum", ir.reshape(mul(ct, t), [t.size]), [0]), []);
+    pairing = pairing === null ? dot : add(pairing, dot);
+  });
+  if (pairing === null) return null;
+  const p: Node = pairing;
+  const [dn] = vjpNodes([p], [full(1, p)], [g]);
+  return substitute([dn], new Map([[g, full(0, n)]]))[0];
+}
+
+/** The custom VJP whose transpose gives `n`'s tangent: any but an exact one. */
+function transposedRule(n: Node): CustomRule | undefined {
+  const custom = customRuleOf(n);
+  return custom?.exact ? undefined : custom;
+}
+
+/** What tangents flow through: a transposed rule's declared inputs, else the node's inputs. */
+const tangentInputs = (n: Node): readonly Node[] => transposedRule(n)?.inputs ?? n.inputs;
+
+/**
  * Tangents of `ys` when each `xs[i]` moves along `dxs[i]`: the Jacobian-vector product, built
  * as new nodes. Outputs that no tangent reaches get `null` (a symbolic zero); `materialize`
  * turns those into zero constants.
@@ -143,8 +178,14 @@ export function jvpNodes(
     }
     tangent.set(x, ir.cast(dx, x.dtype));
   });
-  for (const n of ir.toposort(ys)) {
+  for (const n of ir.toposort(ys, tangentInputs)) {
     if (tangent.has(n) || n.inputs.length === 0) continue;
+    const custom = transposedRule(n);
+    if (custom !== undefined) {
+      const t = customTangent(n, custom, tangent);
+      if (t !== null) tangent.set(n, t);
+      continue;
+    }
     const ts = n.inputs.map((i) => tangent.get(i) ?? null);
     if (ts.every((t) => t === null)) continue;
     const t = (JVP_RULES[n.op] as JvpRule<Op>)(ts, n);

@@ -9,9 +9,13 @@
  * transform keyed on that node would silently lose it. A proxy is a leaf, which no
  * simplification looks through.
  *
+ * A rewritten node keeps the custom VJP of the node it replaces ({@link carryCustomVjp}): its
+ * rule is the original rule, run on a placeholder cotangent and rewritten the same way.
+ *
  * @module
  */
 
+import { customRuleOf, defineCustomVjp } from "./autodiff.ts";
 import * as ir from "./ir.ts";
 import type { BufferRef, Node, Op } from "./ir.ts";
 
@@ -72,16 +76,60 @@ export const REBUILD_RULES: { readonly [K in Op]: RebuildRule<K> } = {
 };
 
 /**
+ * A node's inputs followed by the declared inputs of its custom VJP, if it has one: the order
+ * in which a rewrite visits the graph, so that the declared inputs are rewritten before it.
+ */
+export function rewriteInputs(n: Node): readonly Node[] {
+  const custom = customRuleOf(n);
+  return custom === undefined ? n.inputs : [...n.inputs, ...custom.inputs];
+}
+
+const PLACEHOLDER_READ = "a custom VJP's placeholder cotangent was read (an internal error)";
+
+/**
+ * Gives `rewritten`, the image of `node` under a rewrite, the custom VJP of `node` if it has
+ * one: the cotangents of `inputs` (the images of the declared inputs) for a cotangent `g` of
+ * `rewritten` are `map(cts, placeholder, g)`, where `cts` are the original rule's cotangents
+ * for a placeholder leaf shaped like `node`'s cotangent, and `map` rewrites them the way the
+ * graph was rewritten, with the placeholder standing for `g`.
+ */
+export function carryCustomVjp(
+  node: Node,
+  rewritten: Node,
+  inputs: readonly Node[],
+  map: (cts: readonly (Node | null)[], placeholder: Node, g: Node) => readonly (Node | null)[],
+): void {
+  const custom = customRuleOf(node);
+  // A rewrite that simplified the node into one of its inputs leaves nothing to attach to.
+  if (custom === undefined || rewritten === node || inputs.includes(rewritten)) return;
+  defineCustomVjp(rewritten, inputs, (g) => {
+    const placeholder = proxyLeaf(node.shape, node, PLACEHOLDER_READ);
+    return map(custom.vjp(placeholder), placeholder, g);
+  }, { exact: custom.exact });
+}
+
+/**
  * The graphs of `roots` with each key of `env` replaced by its value (same shape and dtype).
- * Nodes that reach no key are returned as they are.
+ * Nodes that reach no key are returned as they are; rebuilt ones keep their custom VJPs.
  */
 export function substitute(roots: readonly Node[], env: ReadonlyMap<Node, Node>): Node[] {
   const value = new Map<Node, Node>(env);
-  for (const n of ir.toposort(roots)) {
+  for (const n of ir.toposort(roots, rewriteInputs)) {
     if (value.has(n)) continue;
     const ins = n.inputs.map((i) => value.get(i)!);
     const same = ins.every((x, k) => x === n.inputs[k]);
-    value.set(n, same ? n : (REBUILD_RULES[n.op] as RebuildRule<Op>)(ins, n));
+    const rebuilt = same ? n : (REBUILD_RULES[n.op] as RebuildRule<Op>)(ins, n);
+    value.set(n, rebuilt);
+    carryCustomVjp(n, rebuilt, customRuleOf(n)?.inputs.map((i) => value.get(i)!) ?? [], (
+      cts,
+      placeholder,
+      g,
+    ) => {
+      const live = cts.flatMap((ct) => (ct === null ? [] : [ct]));
+      const mapped = substitute(live, new Map([...env, [placeholder, g]]));
+      let k = 0;
+      return cts.map((ct) => (ct === null ? null : mapped[k++]));
+    });
   }
   return roots.map((r) => value.get(r)!);
 }

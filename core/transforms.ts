@@ -222,6 +222,22 @@ export function vjp<A extends Tree[], R extends Tree>(
  * Wraps a composite `forward` so that its gradient is `backward(g, out, ...args)` instead of the
  * gradient of the primitives it is built from. `backward` returns one cotangent per argument
  * (`null` for none) and is itself differentiable if built from tensor ops.
+ *
+ * The rule holds under every transform: `vmap` runs it per sample (so `grad(vmap(f))` and
+ * `jacrev(vmap(f))` use it), and forward mode (`jvp`, `jacfwd`, `hessian`) uses its transpose,
+ * `J·t = ∂/∂g ⟨backward(g), t⟩`: exact for a `backward` linear in `g` (every true VJP), and the
+ * linearization at `g = 0` otherwise (a clipped cotangent gives the forward's true tangent).
+ * Only the arguments receive derivatives through the composite, in both modes: tensors that
+ * `forward` reads through a closure get none.
+ *
+ * @example A straight-through estimator: a step forward, the identity backward
+ * ```ts
+ * import { customVjp, grad, Tensor, vmap } from "@symgrad/symgrad";
+ * const step = customVjp((x: Tensor) => x.gt(0).cast(x.dtype), (g) => [g]);
+ * const xs = Tensor.from([[-1, 2], [3, -4]]);
+ * const g = grad((xs: Tensor) => vmap(step)(xs).sum())(xs);
+ * console.log(await g.data()); // Float32Array [1, 1, 1, 1] (the true derivative is 0)
+ * ```
  */
 export function customVjp<A extends Tensor[]>(
   forward: (...args: A) => Tensor,
@@ -373,8 +389,8 @@ function pushforward<R extends Tree>(
  *
  * Tangents follow tensors, as gradients do: a realized primal that `f` also reads through a
  * closure moves along its tangent there too. A lazy primal (an intermediate) is traced through a
- * fresh leaf and substituted back afterwards. Custom-VJP composites are differentiated through
- * the primitives that compute them (their rule is a reverse-mode rule); `detach` has a zero
+ * fresh leaf and substituted back afterwards. A custom-VJP composite's tangent is the transpose
+ * of its rule, so forward and reverse mode agree (see {@link customVjp}); `detach` has a zero
  * tangent.
  *
  * @example The directional derivative of sin(x)·y

@@ -10,15 +10,17 @@
  * primitives — gradients and tangents included — is batched by the same ~25 rules, and that the
  * result is one lazy graph: `vmap(grad(loss))` realizes as one fused schedule, not a loop.
  *
- * Custom-VJP annotations inside `f` do not survive the rewrite: `grad` of a vmapped function
- * differentiates the batched primitives (the same values; only the custom backward is lost).
+ * A batched custom-VJP node keeps its rule, batched: the original rule runs on a placeholder
+ * cotangent and is batched with the placeholder standing for the batched cotangent, so `grad` of
+ * a vmapped function uses the rule per sample (and sums the cotangents of unbatched inputs).
  *
  * @module
  */
 
+import { customRuleOf } from "./autodiff.ts";
 import * as ir from "./ir.ts";
 import type { Node, Op } from "./ir.ts";
-import { proxyLeaf } from "./rewrite.ts";
+import { carryCustomVjp, proxyLeaf, rewriteInputs } from "./rewrite.ts";
 import { fmtShape } from "./shape.ts";
 import { Tensor } from "./tensor.ts";
 import { type Tree, treeLeaves, treeUnflatten } from "./transforms.ts";
@@ -111,7 +113,7 @@ export function batchNodes(
 ): Batched[] {
   const value = new Map<Node, Batched>();
   for (const [proxy, node] of env) value.set(proxy, { node, batched: true });
-  for (const n of ir.toposort(roots)) {
+  for (const n of ir.toposort(roots, rewriteInputs)) {
     if (value.has(n)) continue;
     const ins = n.inputs.map((i) => value.get(i)!);
     const bs = ins.map((v) => v.batched);
@@ -120,7 +122,22 @@ export function batchNodes(
       continue;
     }
     const rule = BATCH_RULES[n.op] as BatchRule<Op>;
-    value.set(n, { node: rule(ins.map((v) => v.node), bs, n, size), batched: true });
+    const node = rule(ins.map((v) => v.node), bs, n, size);
+    value.set(n, { node, batched: true });
+    const declared = customRuleOf(n)?.inputs.map((i) => value.get(i)!) ?? [];
+    carryCustomVjp(n, node, declared.map((d) => d.node), (cts, placeholder, g) => {
+      // The rule per sample; an unbatched input's cotangent is the sum over the samples.
+      const live = cts.flatMap((ct) => (ct === null ? [] : [ct]));
+      const batched = batchNodes(live, new Map([...env, [placeholder, g]]), size);
+      let k = 0;
+      return cts.map((ct, i) => {
+        if (ct === null) return null;
+        const b = batched[k++];
+        const each = lift(b.node, b.batched, size);
+        const d = declared[i];
+        return d.batched ? each : ir.reshape(ir.reduce("reduce_sum", each, [0]), d.node.shape);
+      });
+    });
   }
   return roots.map((r) => value.get(r)!);
 }

@@ -317,12 +317,13 @@ Deno.test("jvp: trees, symbolic zeros and linearize", async (t) => {
     await assertClose(fLin(v.add(w.mul(2))), fLin(v).add(fLin(w).mul(2)), { rtol: 1e-14 });
     assert.deepEqual(await values(fLin(null)), [0, 0, 0]);
   });
-  await t.step("customVjp: forward mode goes through the forward's primitives", async () => {
-    // A deliberately wrong backward: reverse mode uses it, forward mode does not.
+  await t.step("customVjp: forward mode transposes the custom rule", async () => {
+    // A deliberately wrong backward (identity): reverse and forward mode both use it, so the
+    // tangent is v, not the forward's true derivative 2x·v.
     const square = customVjp((x: Tensor) => x.mul(x), (g) => [g]);
     const x = f64([1, 2, 3]);
-    const [, d] = jvp(square, [x], [f64([1, 1, 1])]);
-    assert.deepEqual(await values(d), [2, 4, 6]);
+    const [, d] = jvp(square, [x], [f64([1, -1, 2])]);
+    assert.deepEqual(await values(d), [1, -1, 2]);
     assert.deepEqual(await values(grad((x: Tensor) => square(x).sum())(x)), [1, 1, 1]);
   });
   await t.step("one tensor passed twice moves along both tangents", async () => {
