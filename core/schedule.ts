@@ -691,20 +691,25 @@ function fuseReductions(
     writer.set(k.out.buffer, i);
     for (const b of k.reads) readers.set(b, [...(readers.get(b) ?? []), i]);
   });
+  const groups: { key: string; members: number[]; at: number; reads: Set<number> }[] = [];
+  const groupOf = new Map<number, (typeof groups)[number]>();
+  // Where kernel `i` runs: at its group's position once it has joined one (a group may run at
+  // its last member's position, after kernels that come later in the list).
+  const position = (i: number) => groupOf.get(i)?.at ?? i;
   const valid = (members: readonly number[], at: number): boolean => {
     const set = new Set(members);
     return members.every((m) => {
       const k = kernels[m];
       const inputsReady = k.reads.every((b) => {
         const w = writer.get(b);
-        return w === undefined || (!set.has(w) && w < at) || w === m;
+        return w === undefined || w === m || (!set.has(w) && position(w) < at);
       });
-      const readersLater = (readers.get(k.out.buffer) ?? []).every((q) => !set.has(q) && q > at);
+      const readersLater = (readers.get(k.out.buffer) ?? []).every((q) =>
+        !set.has(q) && position(q) > at
+      );
       return inputsReady && readersLater;
     });
   };
-  const groups: { key: string; members: number[]; at: number; reads: Set<number> }[] = [];
-  const groupOf = new Map<number, (typeof groups)[number]>();
   kernels.forEach((k, j) => {
     const key = reductionKey(program, program.nodes[computed[j]]);
     if (key === undefined || isContraction(k)) return;
