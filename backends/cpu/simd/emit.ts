@@ -1,0 +1,221 @@
+/**
+ * The WebAssembly module of one SIMD kernel (see plan.ts for which kernels): one exported
+ * function `run(start, end, base_0, …, base_out)` computing iterations `[start, end)` of the
+ * outermost merged loop, four elements of the innermost loop per step.
+ *
+ * `base_b` is the byte address such that element `e` of staged buffer `b` is at `base_b + 4e`
+ * (runtime.ts copies the range a call reads into the module's memory and the output range back).
+ * The last step of a row may run past its end: it reads staging slack and writes lanes that the
+ * next row (or the slack after the output range) overwrites, so there is no scalar tail loop.
+ *
+ * Arithmetic equals the JavaScript renderer's, value for value: a float32 `+ * /` or `sqrt` of
+ * float32 operands rounded once is what `Math.fround` of the double result gives (53 >= 2·24 + 2
+ * bits), `f32x4.max` propagates NaN and orders -0 below +0 as `Math.max` does, comparisons are
+ * IEEE's as `<` and `===` are, and bools are lane masks. `exp`, `log`, `sin`, `tanh`, `sigmoid` and
+ * `pow` go lane by lane through the imported `Math` functions in double precision, with the same
+ * formulas as the JavaScript source, then round to float32.
+ *
+ * @module
+ */
+
+import type { Kernel, KernelValue } from "../../../core/schedule.ts";
+import { Code, encodeModule, F64, I32, type ImportFn, OP, V128 } from "../gemm/encoder.ts";
+import type { SimdPlan } from "./plan.ts";
+
+/** `Math` functions the module imports (module `env`, these field names), in index order. */
+export const MATH_IMPORTS = ["exp", "log", "sin", "tanh", "pow"] as const;
+const FN = { exp: 0, log: 1, sin: 2, tanh: 3, pow: 4 } as const;
+
+function constBytes(v: KernelValue & { op: "const" }): number[] {
+  const lane = new Uint8Array(4);
+  const view = new DataView(lane.buffer);
+  if (v.dtype === "bool") view.setInt32(0, v.value ? -1 : 0, true);
+  else view.setFloat32(0, v.value, true);
+  return [...lane, ...lane, ...lane, ...lane];
+}
+
+/** The module's bytes for kernel `k` under `plan`. */
+export function simdModuleBytes(k: Kernel, plan: SimdPlan): Uint8Array<ArrayBuffer> {
+  const nLoops = plan.extents.length, inner = nLoops - 1;
+  const nParams = 2 + plan.buffers.length + 1;
+  const f = new Code(nParams);
+  const START = 0, END = 1;
+  const baseOf = new Map(plan.buffers.map((b, i) => [b, 2 + i]));
+  const BASE_OUT = nParams - 1;
+  const iv = plan.extents.map(() => f.local(I32));
+  const q = f.local(I32), q4 = f.local(I32);
+  const fa = f.local(F64), fb = f.local(F64);
+
+  // Depth of each value: 0 outside every loop, j + 1 inside merged loop j (inner: per vector).
+  const depth = new Map<number, number>();
+  const loadDepth = (coefs: readonly number[]) =>
+    coefs.reduce((d, c, j) => (c !== 0 ? j + 1 : d), 0);
+  for (const i of plan.used) {
+    const v = k.values[i];
+    if (v.op === "const") depth.set(i, 0);
+    else if (v.op === "load") depth.set(i, loadDepth(plan.loads.get(i)!.coefs));
+    else if (v.op === "alu") depth.set(i, Math.max(0, ...v.args.map((a) => depth.get(a)!)));
+  }
+  const local = new Map<number, number>();
+  for (const i of plan.used) if (k.values[i].op !== "const") local.set(i, f.local(V128));
+  // Row bases of the loads that vary along the inner loop, and of the store.
+  const rowBase = new Map<number, number>();
+  for (const i of plan.loads.keys()) if (depth.get(i) === nLoops) rowBase.set(i, f.local(I32));
+  const outRow = f.local(I32);
+
+  const push = (i: number) => {
+    const v = k.values[i];
+    if (v.op === "const") f.simd(OP.v128Const).op(...constBytes(v));
+    else f.get(local.get(i)!);
+  };
+  const f32Splat = (x: number) => {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setFloat32(0, x, true);
+    f.simd(OP.v128Const).op(...b, ...b, ...b, ...b);
+  };
+  /** Pushes `base + 4·(c + Σ coefs[j]·i_j)` over loops `[0, upTo)`. */
+  const address = (base: number, c: number, coefs: readonly number[], upTo: number) => {
+    f.get(base);
+    if (c !== 0) f.i32(4 * c).op(OP.i32Add);
+    for (let j = 0; j < upTo; j++) {
+      if (coefs[j] !== 0) f.get(iv[j]).i32(4 * coefs[j]).op(OP.i32Mul).op(OP.i32Add);
+    }
+  };
+  /** Builds a vector lane by lane: `lane(L)` pushes lane L's float32 result. */
+  const perLane = (dst: number, lane: (L: number) => void) => {
+    for (let L = 0; L < 4; L++) {
+      f.get(dst);
+      lane(L);
+      f.simd(OP.f32x4ReplaceLane).op(L).set(dst);
+    }
+  };
+  const lane64 = (i: number, L: number) => {
+    push(i);
+    f.simd(OP.f32x4ExtractLane).op(L).op(OP.f64PromoteF32);
+  };
+
+  const emitValue = (i: number) => {
+    const v = k.values[i];
+    const dst = local.get(i)!;
+    if (v.op === "load") {
+      const acc = plan.loads.get(i)!;
+      const d = depth.get(i)!;
+      if (d === nLoops) {
+        f.get(rowBase.get(i)!).get(q4).op(OP.i32Add).simd(OP.v128Load).memarg(2).set(dst);
+      } else {
+        address(baseOf.get(v.buffer)!, acc.c, acc.coefs, d);
+        f.simd(OP.v128Load32Splat).memarg(2).set(dst);
+      }
+      return;
+    }
+    if (v.op !== "alu") return;
+    const [a, b, c] = v.args;
+    const argBool = k.values[a].dtype === "bool";
+    const binary = (op: number) => (push(a), push(b), f.simd(op).set(dst));
+    switch (v.alu) {
+      case "neg":
+        return push(a), f.simd(OP.f32x4Neg).set(dst);
+      case "sqrt":
+        return push(a), f.simd(OP.f32x4Sqrt).set(dst);
+      case "recip":
+        return f32Splat(1), push(a), f.simd(OP.f32x4Div).set(dst);
+      case "add":
+        return binary(OP.f32x4Add);
+      case "mul":
+        return binary(OP.f32x4Mul);
+      case "max":
+        return binary(OP.f32x4Max);
+      case "cmplt":
+        // For bools a < b is b && !a.
+        if (argBool) return push(b), push(a), f.simd(OP.v128AndNot).set(dst);
+        return binary(OP.f32x4Lt);
+      case "cmpeq":
+        return binary(argBool ? OP.i32x4Eq : OP.f32x4Eq);
+      case "where":
+        return push(b), push(c), push(a), f.simd(OP.v128Bitselect).set(dst);
+      case "cast": {
+        const from = k.values[a].dtype;
+        if (from === v.dtype) return push(a), f.set(dst);
+        // bool -> float32: 1 or 0; float32 -> bool: true unless 0 or NaN (as `x ? 1 : 0`).
+        if (from === "bool") return push(a), f32Splat(1), f.simd(OP.v128And).set(dst);
+        push(a), f32Splat(0), f.simd(OP.f32x4Lt);
+        push(a), f32Splat(0), f.simd(OP.f32x4Gt);
+        return f.simd(OP.v128Or).set(dst);
+      }
+      case "exp":
+      case "log":
+      case "sin":
+      case "tanh": {
+        const fn = FN[v.alu];
+        return perLane(dst, (L) => (lane64(a, L), f.call(fn).op(OP.f32DemoteF64)));
+      }
+      case "sigmoid":
+        // 1 / (1 + Math.exp(-x)) in double, then rounded.
+        return perLane(dst, (L) => {
+          f.f64(1).f64(1);
+          lane64(a, L);
+          f.op(OP.f64Neg).call(FN.exp).op(OP.f64Add, OP.f64Div, OP.f32DemoteF64);
+        });
+      case "pow":
+        // C's pow, as the JavaScript renderer: 1 when a = 1, or a = -1 and |b| = Infinity.
+        return perLane(dst, (L) => {
+          lane64(a, L), f.set(fa);
+          lane64(b, L), f.set(fb);
+          f.f64(1).get(fa).get(fb).call(FN.pow);
+          f.get(fa).f64(1).op(OP.f64Eq);
+          f.get(fa).f64(-1).op(OP.f64Eq).get(fb).op(OP.f64Abs).f64(Infinity).op(OP.f64Eq);
+          f.op(OP.i32And, OP.i32Or).select().op(OP.f32DemoteF64);
+        });
+      default:
+        throw new Error(`simd: no lowering for alu op ${v.alu}`);
+    }
+  };
+  const emitDepth = (d: number) => {
+    for (const i of plan.used) if (depth.get(i) === d) emitValue(i);
+  };
+
+  const open = (j: number) => {
+    const from = () => (j === 0 ? f.get(START) : f.i32(0));
+    const to = () => (j === 0 ? f.get(END) : f.i32(plan.extents[j]));
+    if (j < inner) {
+      f.forLoop(iv[j], from, to, () => {
+        emitDepth(j + 1);
+        open(j + 1);
+      });
+      return;
+    }
+    for (const [i, rb] of rowBase) {
+      const acc = plan.loads.get(i)!;
+      address(baseOf.get((k.values[i] as { buffer: number }).buffer)!, acc.c, acc.coefs, inner);
+      f.set(rb);
+    }
+    address(BASE_OUT, plan.out.c, plan.out.coefs, inner);
+    f.set(outRow);
+    f.forLoop(q, from, to, () => {
+      f.get(q).i32(2).op(OP.i32Shl).set(q4);
+      emitDepth(nLoops);
+      f.get(outRow).get(q4).op(OP.i32Add);
+      push(k.result);
+      f.simd(OP.v128Store).memarg(2);
+    }, 4);
+  };
+  emitDepth(0);
+  open(0);
+
+  const imports: ImportFn[] = MATH_IMPORTS.map((name) => ({
+    name,
+    params: name === "pow" ? [F64, F64] : [F64],
+    results: [F64],
+  }));
+  return encodeModule({
+    memories: [{ name: "mem", shared: false, initial: 1 }],
+    imports,
+    functions: [{
+      params: new Array(nParams).fill(I32),
+      results: [],
+      code: f,
+      exportAs: "run",
+    }],
+    globals: 0,
+  });
+}
