@@ -213,6 +213,7 @@ export const OP = {
   f32Eq: 0x5b,
   f32Ne: 0x5c,
   f32Lt: 0x5d,
+  f32Gt: 0x5e,
   f64Eq: 0x61,
   f64Ne: 0x62,
   f64Lt: 0x63,

@@ -19,7 +19,7 @@
  */
 
 import type { Kernel, KernelValue } from "../../../core/schedule.ts";
-import { Code, encodeModule, F64, I32, type ImportFn, OP, V128 } from "../gemm/encoder.ts";
+import { Code, encodeModule, F32, F64, I32, type ImportFn, OP, V128 } from "../gemm/encoder.ts";
 import type { SimdPlan } from "./plan.ts";
 
 /** `Math` functions the module imports (module `env`, these field names), in index order. */
@@ -37,11 +37,17 @@ function constBytes(v: KernelValue & { op: "const" }): number[] {
 /** The module's bytes for kernel `k` under `plan`. */
 export function simdModuleBytes(k: Kernel, plan: SimdPlan): Uint8Array<ArrayBuffer> {
   const nLoops = plan.extents.length, inner = nLoops - 1;
-  const nParams = 2 + plan.buffers.length + 1;
+  const nParams = 2 + plan.loads.size + plan.outs.length;
   const f = new Code(nParams);
   const START = 0, END = 1;
-  const baseOf = new Map(plan.buffers.map((b, i) => [b, 2 + i]));
-  const BASE_OUT = nParams - 1;
+  const baseOf = new Map([...plan.loads.keys()].map((v, i) => [v, 2 + i]));
+  /** The constant and coefficients the module addresses load `i`'s staged copy with. */
+  const view = (i: number) => {
+    const l = plan.loads.get(i)!;
+    return l.copyLoops === 0 ? { c: l.c, coefs: l.coefs } : { c: 0, coefs: l.staged };
+  };
+  const baseOut = plan.outs.map((_, j) => 2 + plan.loads.size + j);
+  const reduce = plan.outs[0].reduceOp !== undefined;
   const iv = plan.extents.map(() => f.local(I32));
   const q = f.local(I32), q4 = f.local(I32);
   const fa = f.local(F64), fb = f.local(F64);
@@ -62,6 +68,8 @@ export function simdModuleBytes(k: Kernel, plan: SimdPlan): Uint8Array<ArrayBuff
   const rowBase = new Map<number, number>();
   for (const i of plan.loads.keys()) if (depth.get(i) === nLoops) rowBase.set(i, f.local(I32));
   const outRow = f.local(I32);
+  const accs = plan.outs.map(() => f.local(F32));
+  const lane = f.local(F32);
 
   const push = (i: number) => {
     const v = k.values[i];
@@ -98,12 +106,12 @@ export function simdModuleBytes(k: Kernel, plan: SimdPlan): Uint8Array<ArrayBuff
     const v = k.values[i];
     const dst = local.get(i)!;
     if (v.op === "load") {
-      const acc = plan.loads.get(i)!;
+      const acc = view(i);
       const d = depth.get(i)!;
       if (d === nLoops) {
         f.get(rowBase.get(i)!).get(q4).op(OP.i32Add).simd(OP.v128Load).memarg(2).set(dst);
       } else {
-        address(baseOf.get(v.buffer)!, acc.c, acc.coefs, d);
+        address(baseOf.get(i)!, acc.c, acc.coefs, d);
         f.simd(OP.v128Load32Splat).memarg(2).set(dst);
       }
       return;
@@ -174,30 +182,58 @@ export function simdModuleBytes(k: Kernel, plan: SimdPlan): Uint8Array<ArrayBuff
     for (const i of plan.used) if (depth.get(i) === d) emitValue(i);
   };
 
+  /** Adds lane `L` of output `j`'s result to its accumulator as the JavaScript renderer does. */
+  const accumulate = (j: number, L: number) => {
+    const o = plan.outs[j], acc = accs[j];
+    push(o.result);
+    f.simd(OP.f32x4ExtractLane).op(L);
+    if (o.reduceOp === "sum") return f.get(acc).op(OP.f32Add).set(acc);
+    // acc = (x > acc || x !== x) ? x : acc
+    f.tee(lane).get(acc).get(lane).get(acc).op(OP.f32Gt).get(lane).get(lane).op(OP.f32Ne);
+    f.op(OP.i32Or).select().set(acc);
+  };
   const open = (j: number) => {
     const from = () => (j === 0 ? f.get(START) : f.i32(0));
     const to = () => (j === 0 ? f.get(END) : f.i32(plan.extents[j]));
+    if (reduce && j === plan.nOut) {
+      plan.outs.forEach((o, q) => f.f32(o.reduceOp === "max" ? -Infinity : 0).set(accs[q]));
+    }
     if (j < inner) {
       f.forLoop(iv[j], from, to, () => {
         emitDepth(j + 1);
         open(j + 1);
       });
-      return;
+    } else {
+      for (const [i, rb] of rowBase) {
+        const acc = view(i);
+        address(baseOf.get(i)!, acc.c, acc.coefs, inner);
+        f.set(rb);
+      }
+      if (!reduce) address(baseOut[0], plan.outs[0].c, plan.outs[0].coefs, inner), f.set(outRow);
+      f.forLoop(q, from, to, () => {
+        f.get(q).i32(2).op(OP.i32Shl).set(q4);
+        emitDepth(nLoops);
+        if (!reduce) {
+          f.get(outRow).get(q4).op(OP.i32Add);
+          push(plan.outs[0].result);
+          f.simd(OP.v128Store).memarg(2);
+          return;
+        }
+        // Lanes in order (the interpreter's order of a sum); lanes past the row are skipped.
+        plan.outs.forEach((_, o) => accumulate(o, 0));
+        for (let L = 1; L < 4; L++) {
+          f.get(q).i32(L).op(OP.i32Add).i32(plan.extents[inner]).op(OP.i32LtS).if();
+          plan.outs.forEach((_, o) => accumulate(o, L));
+          f.end();
+        }
+      }, 4);
     }
-    for (const [i, rb] of rowBase) {
-      const acc = plan.loads.get(i)!;
-      address(baseOf.get((k.values[i] as { buffer: number }).buffer)!, acc.c, acc.coefs, inner);
-      f.set(rb);
+    if (reduce && j === plan.nOut) {
+      plan.outs.forEach((o, q) => {
+        address(baseOut[q], o.c, o.coefs, plan.nOut);
+        f.get(accs[q]).op(OP.f32Store).memarg(2);
+      });
     }
-    address(BASE_OUT, plan.out.c, plan.out.coefs, inner);
-    f.set(outRow);
-    f.forLoop(q, from, to, () => {
-      f.get(q).i32(2).op(OP.i32Shl).set(q4);
-      emitDepth(nLoops);
-      f.get(outRow).get(q4).op(OP.i32Add);
-      push(k.result);
-      f.simd(OP.v128Store).memarg(2);
-    }, 4);
   };
   emitDepth(0);
   open(0);

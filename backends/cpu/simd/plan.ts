@@ -1,11 +1,12 @@
 /**
  * Which kernels the WebAssembly SIMD renderer takes, and their loop nest after merging.
  *
- * Taken: one elementwise output (no reduction loops) of float32, stored contiguously (row-major
- * over the output loops), whose values are float32 or bool and whose loads read float32 buffers
- * through affine indices with no padding condition, each either contiguous (coefficient 1) or
- * broadcast (coefficient 0) along the innermost loop. Everything else stays on the JavaScript
- * renderer, which is also the oracle the differential tests compare against.
+ * Taken: float32 outputs, elementwise or reduced (sum, max; several fused ones too), each stored
+ * contiguously (row-major over the output loops), whose values are float32 or bool and whose
+ * loads read float32 buffers through affine indices with no padding condition, each either
+ * contiguous (coefficient 1) or broadcast (coefficient 0) along the innermost loop (for a
+ * reduction, the last reduction loop). Everything else stays on the JavaScript renderer, which
+ * is also the oracle the differential tests compare against.
  *
  * Adjacent loops merge when every access walks them as one (`coef(outer) = extent(inner) ·
  * coef(inner)`), so a plain elementwise kernel becomes one flat loop and a broadcast of a
@@ -15,7 +16,7 @@
  */
 
 import type { Kernel, KernelValue, ScheduleBuffer } from "../../../core/schedule.ts";
-import { usedValues } from "../../../core/schedule.ts";
+import { kernelOutputs, usedValues } from "../../../core/schedule.ts";
 import type { Index } from "../../../core/symbolic.ts";
 
 /** An affine access over the merged loops: element `c + Σ coefs[j] · i_j`. */
@@ -26,18 +27,88 @@ export interface SimdAccess {
   readonly coefs: readonly number[];
 }
 
+/** One output of a kernel the SIMD renderer takes. */
+export interface SimdOutput extends SimdAccess {
+  /** Destination buffer. */
+  readonly buffer: number;
+  /** The value stored (or reduced). */
+  readonly result: number;
+  /** How it combines over the reduction loops (undefined: elementwise). */
+  readonly reduceOp: "sum" | "max" | undefined;
+}
+
+/**
+ * How a load is staged: loops `[0, copyLoops)` are walked by the driver, which copies one block
+ * of `block` elements (the span of the inner loops) per point of those loops that the load
+ * depends on; the module then addresses the copy with `staged` coefficients. With `copyLoops` 0
+ * the driver copies the whole span a chunk reads, and the module uses the load's own index.
+ */
+export interface SimdStaging {
+  /** Loops walked by the driver. */
+  readonly copyLoops: number;
+  /** Elements per block (copyLoops > 0). */
+  readonly block: number;
+  /** Smallest value of the inner loops' part of the index (the start of a block). */
+  readonly blockMin: number;
+  /** Coefficients the module uses over the staged copy (copyLoops > 0). */
+  readonly staged: readonly number[];
+}
+
+/** A load: its access and how it is staged. */
+export interface SimdLoad extends SimdAccess, SimdStaging {
+  /** The buffer read. */
+  readonly buffer: number;
+}
+
 /** A kernel the SIMD renderer takes. */
 export interface SimdPlan {
-  /** Extents of the merged loops, outermost first (at least one). */
+  /** Extents of the merged loops, outermost first: output loops, then reduction loops. */
   readonly extents: readonly number[];
-  /** The access of each used load value, by value index. */
-  readonly loads: ReadonlyMap<number, SimdAccess>;
-  /** The store. */
-  readonly out: SimdAccess;
+  /** How many of the merged loops are output loops (at least one). */
+  readonly nOut: number;
+  /** Each used load value, by value index, in the order the wasm function takes their bases. */
+  readonly loads: ReadonlyMap<number, SimdLoad>;
+  /** The stores. */
+  readonly outs: readonly SimdOutput[];
   /** Used values in dependency order. */
   readonly used: readonly number[];
-  /** Buffers staged for reading, in the order the wasm function takes their bases. */
-  readonly buffers: readonly number[];
+}
+
+/** Smallest block worth a copy of its own. */
+const MIN_BLOCK = 8;
+
+/**
+ * Picks the staging of an access: the fewest driver loops such that the copy is at most about
+ * twice what the loads read (a permuted or strided view is copied block by block).
+ */
+function staging(extents: readonly number[], coefs: readonly number[]): SimdStaging | undefined {
+  const n = extents.length;
+  for (let p = 0; p < n; p++) {
+    let lo = 0, hi = 0, visited = 1;
+    for (let j = p === 0 ? 1 : p; j < n; j++) {
+      const span = coefs[j] * (extents[j] - 1);
+      if (span < 0) lo += span;
+      else hi += span;
+      if (coefs[j] !== 0) visited *= extents[j];
+    }
+    if (p === 0) {
+      if (hi - lo + 1 <= 2 * visited + 16) {
+        return { copyLoops: 0, block: 0, blockMin: 0, staged: [] };
+      }
+      continue;
+    }
+    const block = hi - lo + 1;
+    if (block > 2 * visited + 16) continue;
+    if (block < MIN_BLOCK) return undefined;
+    const staged = [...coefs];
+    let stride = block;
+    for (let j = p - 1; j >= 0; j--) {
+      staged[j] = coefs[j] === 0 ? 0 : stride;
+      if (coefs[j] !== 0) stride *= extents[j];
+    }
+    return { copyLoops: p, block, blockMin: lo, staged };
+  }
+  return undefined;
 }
 
 /** ALU ops the emitter implements (others keep the kernel on the JavaScript renderer). */
@@ -95,11 +166,45 @@ function affine(x: Index, nLoops: number): { c: number; coefs: number[] } | unde
   return { c: x.c, coefs };
 }
 
+/**
+ * Merges adjacent loops of `loops` (kernel loop numbers) that every access walks as one; loops
+ * of extent 1 index nothing and vanish (an empty group becomes one loop of extent 1).
+ */
+function mergeLoops(
+  k: Kernel,
+  loops: readonly number[],
+  accesses: readonly { coefs: readonly number[] }[],
+): { extents: number[]; coefs: number[][] } {
+  const extents: number[] = [];
+  const coefs: number[][] = accesses.map(() => []);
+  for (const j of loops) {
+    const e = k.loops[j].extent;
+    if (e === 1) continue;
+    const last = extents.length - 1;
+    const merges = last >= 0 && accesses.every((a, q) => coefs[q][last] === e * a.coefs[j]);
+    if (merges) {
+      extents[last] *= e;
+      accesses.forEach((a, q) => (coefs[q][last] = a.coefs[j]));
+    } else {
+      extents.push(e);
+      accesses.forEach((a, q) => coefs[q].push(a.coefs[j]));
+    }
+  }
+  if (extents.length === 0) {
+    extents.push(1);
+    coefs.forEach((c) => c.push(0));
+  }
+  return { extents, coefs };
+}
+
 /** The plan for `k`, or undefined when the SIMD renderer does not take it. */
 export function planSimd(k: Kernel, buffers: readonly ScheduleBuffer[]): SimdPlan | undefined {
-  if (k.reduceOp !== undefined || k.extra.length > 0) return undefined;
-  if (k.loops.some((l) => l.reduce || l.extent === 0)) return undefined;
-  if (k.out.dtype !== "float32" || buffers[k.out.buffer].dtype !== "float32") return undefined;
+  if (k.loops.some((l) => l.extent === 0)) return undefined;
+  const outputs = kernelOutputs(k);
+  for (const o of outputs) {
+    if (o.dtype !== "float32" || buffers[o.buffer].dtype !== "float32") return undefined;
+    if (buffers[o.buffer].size > MAX_ELEMENTS) return undefined;
+  }
   const usedSet = usedValues(k);
   const used = [...usedSet].sort((a, b) => a - b);
   if (!used.every((i) => supported(k, k.values[i]))) return undefined;
@@ -113,54 +218,56 @@ export function planSimd(k: Kernel, buffers: readonly ScheduleBuffer[]): SimdPla
     if (a === undefined) return undefined;
     raw.set(i, a);
   }
-  const out = affine(k.out.index, n);
-  if (out === undefined || buffers[k.out.buffer].size > MAX_ELEMENTS) return undefined;
-  const accesses = [out, ...raw.values()];
-  // Merge adjacent loops (extent-1 loops index nothing and vanish).
-  const extents: number[] = [];
-  const coefs: number[][] = accesses.map(() => []);
-  k.loops.forEach((l, j) => {
-    if (l.extent === 1) return;
-    const last = extents.length - 1;
-    const merges = last >= 0 &&
-      accesses.every((a, q) => coefs[q][last] === l.extent * a.coefs[j]);
-    if (merges) {
-      extents[last] *= l.extent;
-      accesses.forEach((a, q) => (coefs[q][last] = a.coefs[j]));
-    } else {
-      extents.push(l.extent);
-      accesses.forEach((a, q) => coefs[q].push(a.coefs[j]));
+  const outAffine = outputs.map((o) => affine(o.index, n));
+  if (outAffine.some((a) => a === undefined)) return undefined;
+  const accesses = [...outAffine as { c: number; coefs: number[] }[], ...raw.values()];
+  // Output loops and reduction loops merge separately: a sum adds in row-major order over the
+  // reduction loops (the interpreter's order), which merging keeps.
+  const outLoops = k.loops.flatMap((l, j) => (l.reduce ? [] : [j]));
+  const redLoops = k.loops.flatMap((l, j) => (l.reduce ? [j] : []));
+  const o = mergeLoops(k, outLoops, accesses);
+  const r = k.reduceOp === undefined ? undefined : mergeLoops(k, redLoops, accesses);
+  const extents = [...o.extents, ...(r?.extents ?? [])];
+  const coefs = accesses.map((_, q) => [...o.coefs[q], ...(r?.coefs[q] ?? [])]);
+  const nOut = o.extents.length;
+  // Every store must be row-major over the merged output loops (dense, so slices copy back
+  // whole ranges).
+  for (let q = 0; q < outputs.length; q++) {
+    let stride = 1;
+    for (let j = extents.length - 1; j >= 0; j--) {
+      if (j >= nOut) {
+        if (coefs[q][j] !== 0) return undefined;
+        continue;
+      }
+      if (extents[j] > 1 && coefs[q][j] !== stride) return undefined;
+      stride *= extents[j];
     }
-  });
-  if (extents.length === 0) {
-    extents.push(1);
-    coefs.forEach((c) => c.push(0));
-  }
-  // The store must be row-major over the merged loops (dense, so slices copy back whole ranges).
-  let stride = 1;
-  for (let j = extents.length - 1; j >= 0; j--) {
-    if (extents[j] > 1 && coefs[0][j] !== stride) return undefined;
-    stride *= extents[j];
   }
   const inner = extents.length - 1;
   if (!coefs.every((c) => c[inner] === 0 || c[inner] === 1)) return undefined;
-  // A load that one outer iteration reads far more of than it writes (a permuted view) would be
-  // staged whole by every slice: the JavaScript loops read it in place instead.
-  const perOuter = extents.slice(1).reduce((p, e) => p * e, 1);
-  for (const c of coefs.slice(1)) {
-    const span = c.slice(1).reduce((s, x, j) => s + Math.abs(x) * (extents[j + 1] - 1), 1);
-    if (span > 2 * perOuter + 16) return undefined;
+  const loads = new Map<number, SimdLoad>();
+  for (const [q, i] of [...raw.keys()].entries()) {
+    const c = coefs[outputs.length + q];
+    const st = staging(extents, c);
+    if (st === undefined) return undefined;
+    loads.set(i, {
+      buffer: (k.values[i] as { buffer: number }).buffer,
+      c: raw.get(i)!.c,
+      coefs: c,
+      ...st,
+    });
   }
-  const loads = new Map<number, SimdAccess>();
-  [...raw.keys()].forEach((i, q) => loads.set(i, { c: raw.get(i)!.c, coefs: coefs[q + 1] }));
-  const staged = [
-    ...new Set([...loads.keys()].map((i) => (k.values[i] as { buffer: number }).buffer)),
-  ];
   return {
     extents,
+    nOut,
     loads,
-    out: { c: out.c, coefs: coefs[0] },
+    outs: outputs.map((x, q) => ({
+      buffer: x.buffer,
+      result: x.result,
+      reduceOp: x.reduceOp,
+      c: outAffine[q]!.c,
+      coefs: coefs[q],
+    })),
     used,
-    buffers: staged.sort((a, b) => a - b),
   };
 }

@@ -63,24 +63,23 @@ export function renderSimdKernel(
   const plan = planSimd(k, buffers);
   if (plan === undefined) return undefined;
   const perOuter = plan.extents.slice(1).reduce((p, e) => p * e, 1);
+  const outBuffers = plan.outs.map((o) => o.buffer);
   const job: SimdJob = {
     bytes: [...simdModuleBytes(k, plan)],
     extents: plan.extents,
     chunk: Math.max(1, Math.floor(CHUNK_ELEMENTS / perOuter)),
-    staged: plan.buffers.map((buffer) => ({
-      buffer,
-      accesses: [...plan.loads].flatMap(([i, a]) =>
-        (k.values[i] as { buffer: number }).buffer === buffer ? [a] : []
-      ),
-    })),
-    out: { buffer: k.out.buffer, ...plan.out },
+    loads: [...plan.loads.values()],
+    nOut: plan.nOut,
+    outs: plan.outs.map(({ buffer, c, coefs }) => ({ buffer, c, coefs })),
   };
   prelude ??= `const R = globalThis[Symbol.for("symgrad.cpu.simd.v1")] ??= (${simdRuntime})();`;
-  const dtypes = [...plan.buffers, k.out.buffer].map((b) => `b${b}:${buffers[b].dtype}`).join(" ");
+  const read = new Set([...plan.loads.values()].map((l) => l.buffer));
+  const dtypes = [...read, ...outBuffers].map((b) => `b${b}:${buffers[b].dtype}`).join(" ");
+  const what = k.reduceOp === undefined ? "elementwise" : "reduce";
   return {
     source: [
       `"use strict";`,
-      `// kernel ${k.id}: simd elementwise loops [${plan.extents}] ${dtypes} (wasm simd)`,
+      `// kernel ${k.id}: simd ${what} loops [${plan.extents}] ${dtypes} (wasm simd)`,
       prelude,
       `R.run(${JSON.stringify(JSON.stringify(job))}, bufs, start, end);`,
     ].join("\n"),

@@ -19,13 +19,24 @@ export interface SimdJob {
   readonly extents: readonly number[];
   /** Outer iterations per chunk. */
   readonly chunk: number;
-  /** Staged buffers: schedule buffer and the accesses of its loads. */
-  readonly staged: readonly {
+  /** Loads, in the order the module takes their bases (see plan.ts's `SimdLoad`). */
+  readonly loads: readonly {
     readonly buffer: number;
-    readonly accesses: readonly { readonly c: number; readonly coefs: readonly number[] }[];
+    readonly c: number;
+    readonly coefs: readonly number[];
+    readonly copyLoops: number;
+    readonly block: number;
+    readonly blockMin: number;
+    readonly staged: readonly number[];
   }[];
-  /** The output buffer and its access. */
-  readonly out: { readonly buffer: number; readonly c: number; readonly coefs: readonly number[] };
+  /** Merged output loops (the first `nOut` of `extents`). */
+  readonly nOut: number;
+  /** The output buffers and their accesses. */
+  readonly outs: readonly {
+    readonly buffer: number;
+    readonly c: number;
+    readonly coefs: readonly number[];
+  }[];
 }
 
 /** What {@link simdRuntime} returns. */
@@ -49,19 +60,29 @@ export function simdRuntime(): SimdRuntime {
   /** Bytes of slack after every staged range and the output (a step may run 3 lanes past). */
   const SLACK = 16;
 
-  interface Access {
+  interface Load {
+    buffer: number;
     c: number;
-    coef0: number;
+    coefs: readonly number[];
     /** Smallest and largest contribution of the loops inside the outermost one. */
     restMin: number;
     restMax: number;
+    copyLoops: number;
+    block: number;
+    blockMin: number;
+    staged: readonly number[];
   }
   interface Prepared {
     fn: (...args: number[]) => void;
     chunk: number;
-    staged: { buffer: number; accesses: Access[] }[];
-    out: { buffer: number; c: number; coef0: number; perOuter: number };
+    extents: readonly number[];
+    loads: Load[];
+    outs: { buffer: number; c: number; coef0: number }[];
+    /** Output elements per outer iteration. */
+    perOuter: number;
     args: number[];
+    /** Loop counters of the block copies. */
+    idx: Int32Array;
   }
   const prepared = new Map<string, Prepared>();
 
@@ -69,22 +90,25 @@ export function simdRuntime(): SimdRuntime {
     const job = JSON.parse(text) as SimdJob;
     const module = new WebAssembly.Module(new Uint8Array(job.bytes));
     const inst = new WebAssembly.Instance(module, { env });
-    const access = (a: { c: number; coefs: readonly number[] }): Access => {
+    const load = (a: SimdJob["loads"][number]): Load => {
       let restMin = 0, restMax = 0;
       for (let j = 1; j < a.coefs.length; j++) {
         const span = a.coefs[j] * (job.extents[j] - 1);
         if (span < 0) restMin += span;
         else restMax += span;
       }
-      return { c: a.c, coef0: a.coefs[0], restMin, restMax };
+      return { ...a, restMin, restMax };
     };
-    const perOuter = job.extents.slice(1).reduce((p, e) => p * e, 1);
+    const perOuter = job.extents.slice(1, job.nOut).reduce((p, e) => p * e, 1);
     return {
       fn: inst.exports.run as (...args: number[]) => void,
       chunk: job.chunk,
-      staged: job.staged.map((s) => ({ buffer: s.buffer, accesses: s.accesses.map(access) })),
-      out: { buffer: job.out.buffer, c: job.out.c, coef0: job.out.coefs[0], perOuter },
-      args: new Array(2 + job.staged.length + 1).fill(0),
+      extents: job.extents,
+      loads: job.loads.map(load),
+      idx: new Int32Array(job.extents.length),
+      outs: job.outs.map((o) => ({ buffer: o.buffer, c: o.c, coef0: o.coefs[0] })),
+      perOuter,
+      args: new Array(2 + job.loads.length + job.outs.length).fill(0),
     };
   }
 
@@ -102,32 +126,64 @@ export function simdRuntime(): SimdRuntime {
   function run(text: string, bufs: ArrayLike<number>[], start: number, end: number): void {
     let p = prepared.get(text);
     if (p === undefined) prepared.set(text, p = prepare(text));
-    const { staged, out, args, fn } = p;
+    const { loads, outs, args, fn, extents, idx } = p;
+    const nStaged = loads.length;
     for (let s = start; s < end; s += p.chunk) {
       const e = Math.min(end, s + p.chunk);
       let at = 0; // bytes
-      for (let b = 0; b < staged.length; b++) {
-        const st = staged[b];
-        let lo = Infinity, hi = -Infinity;
-        for (const a of st.accesses) {
-          const first = a.c + Math.min(a.coef0 * s, a.coef0 * (e - 1));
-          const last = a.c + Math.max(a.coef0 * s, a.coef0 * (e - 1));
-          lo = Math.min(lo, first + a.restMin);
-          hi = Math.max(hi, last + a.restMax);
+      for (let b = 0; b < nStaged; b++) {
+        const l = loads[b];
+        const src = bufs[l.buffer] as Src;
+        let bytes: number;
+        if (l.copyLoops === 0) {
+          // One span: everything the chunk reads.
+          const c0 = l.coefs[0];
+          const lo = l.c + Math.min(c0 * s, c0 * (e - 1)) + l.restMin;
+          const hi = l.c + Math.max(c0 * s, c0 * (e - 1)) + l.restMax;
+          bytes = (hi - lo + 1) * 4;
+          ensure(at + bytes + SLACK);
+          heap.set(src.subarray(lo, hi + 1), at / 4);
+          args[2 + b] = (at - lo * 4) | 0;
+        } else {
+          // One block per point of the copy loops the load depends on, in row-major order.
+          const nc = l.copyLoops, w = l.block, coefs = l.coefs;
+          let blocks = 1;
+          for (let j = 0; j < nc; j++) {
+            if (coefs[j] !== 0) blocks *= j === 0 ? e - s : extents[j];
+          }
+          bytes = blocks * w * 4;
+          ensure(at + bytes + SLACK);
+          for (let j = 0; j < nc; j++) idx[j] = j === 0 && coefs[0] !== 0 ? s : 0;
+          let d = at / 4;
+          for (let m = 0; m < blocks; m++) {
+            let from = l.c + l.blockMin;
+            for (let j = 0; j < nc; j++) from += coefs[j] * idx[j];
+            heap.set(src.subarray(from, from + w), d);
+            d += w;
+            for (let j = nc - 1; j >= 0; j--) {
+              if (coefs[j] === 0) continue;
+              if (++idx[j] < (j === 0 ? e : extents[j])) break;
+              idx[j] = j === 0 ? s : 0;
+            }
+          }
+          const s0 = coefs[0] !== 0 ? l.staged[0] * s : 0;
+          args[2 + b] = (at - (s0 + l.blockMin) * 4) | 0;
         }
-        const src = bufs[st.buffer] as Src;
-        ensure(at + (hi - lo + 1) * 4 + SLACK);
-        heap.set(src.subarray(lo, hi + 1), at / 4);
-        args[2 + b] = (at - lo * 4) | 0;
-        at += Math.ceil(((hi - lo + 1) * 4 + SLACK) / 16) * 16;
+        at += Math.ceil((bytes + SLACK) / 16) * 16;
       }
-      const oLo = out.c + s * out.coef0, n = (e - s) * out.perOuter;
-      ensure(at + n * 4 + SLACK);
+      const n = (e - s) * p.perOuter, outBytes = Math.ceil((n * 4 + SLACK) / 16) * 16;
+      ensure(at + outs.length * outBytes);
+      for (let j = 0; j < outs.length; j++) {
+        const o = outs[j];
+        args[2 + nStaged + j] = (at + j * outBytes - (o.c + s * o.coef0) * 4) | 0;
+      }
       args[0] = s;
       args[1] = e;
-      args[args.length - 1] = (at - oLo * 4) | 0;
       fn(...args);
-      (bufs[out.buffer] as unknown as Dst).set(heap.subarray(at / 4, at / 4 + n), oLo);
+      for (let j = 0; j < outs.length; j++) {
+        const o = outs[j], from = (at + j * outBytes) / 4;
+        (bufs[o.buffer] as unknown as Dst).set(heap.subarray(from, from + n), o.c + s * o.coef0);
+      }
     }
   }
 
