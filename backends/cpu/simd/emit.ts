@@ -19,6 +19,7 @@
  */
 
 import type { Kernel, KernelValue } from "../../../core/schedule.ts";
+import type { Index } from "../../../core/symbolic.ts";
 import { Code, encodeModule, F32, F64, I32, type ImportFn, OP, V128 } from "../gemm/encoder.ts";
 import type { SimdPlan } from "./plan.ts";
 
@@ -54,12 +55,12 @@ export function simdModuleBytes(k: Kernel, plan: SimdPlan): Uint8Array<ArrayBuff
 
   // Depth of each value: 0 outside every loop, j + 1 inside merged loop j (inner: per vector).
   const depth = new Map<number, number>();
-  const loadDepth = (coefs: readonly number[]) =>
-    coefs.reduce((d, c, j) => (c !== 0 ? j + 1 : d), 0);
+  const loadDepth = (deps: readonly number[]) =>
+    deps.reduce((d, l) => Math.max(d, (plan.merged.get(l) ?? -1) + 1), 0);
   for (const i of plan.used) {
     const v = k.values[i];
     if (v.op === "const") depth.set(i, 0);
-    else if (v.op === "load") depth.set(i, loadDepth(plan.loads.get(i)!.coefs));
+    else if (v.op === "load") depth.set(i, loadDepth(v.deps));
     else if (v.op === "alu") depth.set(i, Math.max(0, ...v.args.map((a) => depth.get(a)!)));
   }
   const local = new Map<number, number>();
@@ -102,16 +103,52 @@ export function simdModuleBytes(k: Kernel, plan: SimdPlan): Uint8Array<ArrayBuff
     f.simd(OP.f32x4ExtractLane).op(L).op(OP.f64PromoteF32);
   };
 
+  /**
+   * Pushes the division and modulus terms of load `i`'s index (an element count), with the
+   * innermost loop at `q + L`.
+   */
+  const atomsOf = (i: number, L: number): boolean => {
+    const x = (k.values[i] as KernelValue & { op: "load" }).index;
+    const expr = (e: Index) => {
+      f.i32(e.c);
+      for (const t of e.terms) {
+        const a = t.atom;
+        if (a.kind === "loop") {
+          const m = plan.merged.get(a.loop)!;
+          if (m === inner) f.get(q).i32(L).op(OP.i32Add);
+          else f.get(iv[m]);
+        } else {
+          expr(a.x);
+          f.i32(a.d).op(a.kind === "div" ? OP.i32DivU : OP.i32RemU);
+        }
+        f.i32(t.coef).op(OP.i32Mul, OP.i32Add);
+      }
+    };
+    const atoms = x.terms.filter((t) => t.atom.kind !== "loop");
+    if (atoms.length === 0) return false;
+    expr({ ...x, c: 0, terms: atoms });
+    return true;
+  };
   const emitValue = (i: number) => {
     const v = k.values[i];
     const dst = local.get(i)!;
     if (v.op === "load") {
       const acc = view(i);
       const d = depth.get(i)!;
-      if (d === nLoops) {
+      if (d === nLoops && plan.loads.get(i)!.gather) {
+        // Lane by lane: row base + 4 · (coef · (q + L) + divisions and moduli).
+        for (let L = 0; L < 4; L++) {
+          f.get(dst).get(rowBase.get(i)!);
+          f.get(q).i32(L).op(OP.i32Add).i32(acc.coefs[inner]).op(OP.i32Mul);
+          if (atomsOf(i, L)) f.op(OP.i32Add);
+          f.i32(2).op(OP.i32Shl, OP.i32Add, OP.f32Load).memarg(2);
+          f.simd(OP.f32x4ReplaceLane).op(L).set(dst);
+        }
+      } else if (d === nLoops) {
         f.get(rowBase.get(i)!).get(q4).op(OP.i32Add).simd(OP.v128Load).memarg(2).set(dst);
       } else {
         address(baseOf.get(i)!, acc.c, acc.coefs, d);
+        if (atomsOf(i, 0)) f.i32(2).op(OP.i32Shl, OP.i32Add);
         f.simd(OP.v128Load32Splat).memarg(2).set(dst);
       }
       return;
@@ -207,6 +244,8 @@ export function simdModuleBytes(k: Kernel, plan: SimdPlan): Uint8Array<ArrayBuff
       for (const [i, rb] of rowBase) {
         const acc = view(i);
         address(baseOf.get(i)!, acc.c, acc.coefs, inner);
+        // A gather adds its divisions and moduli per lane; here they do not use the inner loop.
+        if (!plan.loads.get(i)!.gather && atomsOf(i, 0)) f.i32(2).op(OP.i32Shl, OP.i32Add);
         f.set(rb);
       }
       if (!reduce) address(baseOut[0], plan.outs[0].c, plan.outs[0].coefs, inner), f.set(outRow);

@@ -17,7 +17,7 @@
 
 import type { Kernel, KernelValue, ScheduleBuffer } from "../../../core/schedule.ts";
 import { kernelOutputs, usedValues } from "../../../core/schedule.ts";
-import type { Index } from "../../../core/symbolic.ts";
+import { type Index, loopsOf } from "../../../core/symbolic.ts";
 
 /** An affine access over the merged loops: element `c + Σ coefs[j] · i_j`. */
 export interface SimdAccess {
@@ -58,6 +58,13 @@ export interface SimdStaging {
 export interface SimdLoad extends SimdAccess, SimdStaging {
   /** The buffer read. */
   readonly buffer: number;
+  /**
+   * Whether it is read lane by lane (its index divides or takes a modulus of the innermost
+   * loop, or walks it with a stride other than 0 and 1).
+   */
+  readonly gather: boolean;
+  /** Range of its division and modulus terms (`[0, 0]` without any). */
+  readonly atoms: readonly [number, number];
 }
 
 /** A kernel the SIMD renderer takes. */
@@ -72,34 +79,42 @@ export interface SimdPlan {
   readonly outs: readonly SimdOutput[];
   /** Used values in dependency order. */
   readonly used: readonly number[];
+  /** The merged loop of each kernel loop of extent > 1 (loops in divisions are not merged). */
+  readonly merged: ReadonlyMap<number, number>;
 }
 
-/** Smallest block worth a copy of its own. */
-const MIN_BLOCK = 8;
-
 /**
- * Picks the staging of an access: the fewest driver loops such that the copy is at most about
- * twice what the loads read (a permuted or strided view is copied block by block).
+ * Picks the staging of a load: the fewest driver loops such that the copy is at most about
+ * twice what the load reads (or than the work it feeds), and blocks long enough to be worth a
+ * copy each (a permuted or strided view is copied block by block). `atoms` is the range of its
+ * division and modulus terms and `atomLoops` the merged loops they use (never copy loops).
  */
-function staging(extents: readonly number[], coefs: readonly number[]): SimdStaging | undefined {
+function staging(
+  extents: readonly number[],
+  coefs: readonly number[],
+  atoms: readonly [number, number],
+  atomLoops: ReadonlySet<number>,
+): SimdStaging | undefined {
   const n = extents.length;
-  for (let p = 0; p < n; p++) {
-    let lo = 0, hi = 0, visited = 1;
-    for (let j = p === 0 ? 1 : p; j < n; j++) {
+  const perOuter = extents.slice(1).reduce((p, e) => p * e, 1);
+  const firstAtom = Math.min(n, ...atomLoops);
+  for (let p = 0; p <= Math.min(n - 1, firstAtom); p++) {
+    let lo = atoms[0], hi = atoms[1], visited = 1, blocks = 1;
+    for (let j = 1; j < n; j++) {
+      const used = coefs[j] !== 0 || atomLoops.has(j);
+      if (j < p) {
+        if (used) blocks *= extents[j];
+        continue;
+      }
       const span = coefs[j] * (extents[j] - 1);
       if (span < 0) lo += span;
       else hi += span;
-      if (coefs[j] !== 0) visited *= extents[j];
-    }
-    if (p === 0) {
-      if (hi - lo + 1 <= 2 * visited + 16) {
-        return { copyLoops: 0, block: 0, blockMin: 0, staged: [] };
-      }
-      continue;
+      if (used) visited *= extents[j];
     }
     const block = hi - lo + 1;
-    if (block > 2 * visited + 16) continue;
-    if (block < MIN_BLOCK) return undefined;
+    if (block > Math.max(2 * visited, p === 0 ? perOuter : 0) + 16) continue;
+    if (p === 0) return { copyLoops: 0, block: 0, blockMin: 0, staged: [] };
+    if (blocks * 16 > perOuter) return undefined;
     const staged = [...coefs];
     let stride = block;
     for (let j = p - 1; j >= 0; j--) {
@@ -156,13 +171,37 @@ function supported(k: Kernel, v: KernelValue): boolean {
   }
 }
 
-/** Coefficients of `x` per kernel loop, or undefined when it is not affine in loop variables. */
-function affine(x: Index, nLoops: number): { c: number; coefs: number[] } | undefined {
-  const coefs = new Array<number>(nLoops).fill(0);
+/** The loop variables `x` uses inside floor divisions and moduli. */
+function atomLoops(x: Index): number[] {
+  return x.terms.flatMap((t) => (t.atom.kind === "loop" ? [] : loopsOf(t.atom.x)));
+}
+
+/** Whether every division and modulus in `x` is of a non-negative expression (i32 `div_u`). */
+function unsignedAtoms(x: Index): boolean {
+  return x.terms.every((t) =>
+    t.atom.kind === "loop" || (t.atom.x.min >= 0 && unsignedAtoms(t.atom.x))
+  );
+}
+
+/** Smallest and largest value of the division and modulus terms of `x`. */
+function atomRange(x: Index): [number, number] {
+  let lo = 0, hi = 0;
   for (const t of x.terms) {
-    if (t.atom.kind !== "loop") return undefined;
-    coefs[t.atom.loop] = t.coef;
+    const a = t.atom;
+    if (a.kind === "loop") continue;
+    const [mn, mx] = a.kind === "div"
+      ? [Math.floor(a.x.min / a.d), Math.floor(a.x.max / a.d)]
+      : [0, Math.min(a.d - 1, a.x.max)];
+    lo += t.coef > 0 ? t.coef * mn : t.coef * mx;
+    hi += t.coef > 0 ? t.coef * mx : t.coef * mn;
   }
+  return [lo, hi];
+}
+
+/** Coefficients of the loop-variable terms of `x` per kernel loop. */
+function affine(x: Index, nLoops: number): { c: number; coefs: number[] } {
+  const coefs = new Array<number>(nLoops).fill(0);
+  for (const t of x.terms) if (t.atom.kind === "loop") coefs[t.atom.loop] = t.coef;
   return { c: x.c, coefs };
 }
 
@@ -174,14 +213,20 @@ function mergeLoops(
   k: Kernel,
   loops: readonly number[],
   accesses: readonly { coefs: readonly number[] }[],
-): { extents: number[]; coefs: number[][] } {
+  fixed: ReadonlySet<number>,
+): { extents: number[]; coefs: number[][]; merged: Map<number, number> } {
   const extents: number[] = [];
   const coefs: number[][] = accesses.map(() => []);
+  const merged = new Map<number, number>();
+  let prevFixed = false;
   for (const j of loops) {
     const e = k.loops[j].extent;
     if (e === 1) continue;
     const last = extents.length - 1;
-    const merges = last >= 0 && accesses.every((a, q) => coefs[q][last] === e * a.coefs[j]);
+    const merges = last >= 0 && !prevFixed && !fixed.has(j) &&
+      accesses.every((a, q) => coefs[q][last] === e * a.coefs[j]);
+    prevFixed = fixed.has(j);
+    merged.set(j, merges ? last : last + 1);
     if (merges) {
       extents[last] *= e;
       accesses.forEach((a, q) => (coefs[q][last] = a.coefs[j]));
@@ -194,7 +239,7 @@ function mergeLoops(
     extents.push(1);
     coefs.forEach((c) => c.push(0));
   }
-  return { extents, coefs };
+  return { extents, coefs, merged };
 }
 
 /** The plan for `k`, or undefined when the SIMD renderer does not take it. */
@@ -204,32 +249,35 @@ export function planSimd(k: Kernel, buffers: readonly ScheduleBuffer[]): SimdPla
   for (const o of outputs) {
     if (o.dtype !== "float32" || buffers[o.buffer].dtype !== "float32") return undefined;
     if (buffers[o.buffer].size > MAX_ELEMENTS) return undefined;
+    if (o.index.terms.some((t) => t.atom.kind !== "loop")) return undefined;
   }
   const usedSet = usedValues(k);
   const used = [...usedSet].sort((a, b) => a - b);
   if (!used.every((i) => supported(k, k.values[i]))) return undefined;
   const n = k.loops.length;
   const raw = new Map<number, { c: number; coefs: number[] }>();
+  // Loops used inside divisions and moduli keep their own loop variable (no merging).
+  const fixed = new Set<number>();
   for (const i of used) {
     const v = k.values[i];
     if (v.op !== "load") continue;
-    if (buffers[v.buffer].size > MAX_ELEMENTS) return undefined;
-    const a = affine(v.index, n);
-    if (a === undefined) return undefined;
-    raw.set(i, a);
+    if (buffers[v.buffer].size > MAX_ELEMENTS || !unsignedAtoms(v.index)) return undefined;
+    raw.set(i, affine(v.index, n));
+    for (const l of atomLoops(v.index)) fixed.add(l);
   }
   const outAffine = outputs.map((o) => affine(o.index, n));
-  if (outAffine.some((a) => a === undefined)) return undefined;
-  const accesses = [...outAffine as { c: number; coefs: number[] }[], ...raw.values()];
+  const accesses = [...outAffine, ...raw.values()];
   // Output loops and reduction loops merge separately: a sum adds in row-major order over the
   // reduction loops (the interpreter's order), which merging keeps.
   const outLoops = k.loops.flatMap((l, j) => (l.reduce ? [] : [j]));
   const redLoops = k.loops.flatMap((l, j) => (l.reduce ? [j] : []));
-  const o = mergeLoops(k, outLoops, accesses);
-  const r = k.reduceOp === undefined ? undefined : mergeLoops(k, redLoops, accesses);
+  const o = mergeLoops(k, outLoops, accesses, fixed);
+  const r = k.reduceOp === undefined ? undefined : mergeLoops(k, redLoops, accesses, fixed);
   const extents = [...o.extents, ...(r?.extents ?? [])];
   const coefs = accesses.map((_, q) => [...o.coefs[q], ...(r?.coefs[q] ?? [])]);
   const nOut = o.extents.length;
+  const merged = new Map(o.merged);
+  for (const [l, m] of r?.merged ?? []) merged.set(l, nOut + m);
   // Every store must be row-major over the merged output loops (dense, so slices copy back
   // whole ranges).
   for (let q = 0; q < outputs.length; q++) {
@@ -244,18 +292,18 @@ export function planSimd(k: Kernel, buffers: readonly ScheduleBuffer[]): SimdPla
     }
   }
   const inner = extents.length - 1;
-  if (!coefs.every((c) => c[inner] === 0 || c[inner] === 1)) return undefined;
+  // Four lanes of a row this short would mostly be idle: the JavaScript loops do as well.
+  if (extents[inner] < (k.reduceOp === undefined ? 4 : 8) && extents.length > 1) return undefined;
   const loads = new Map<number, SimdLoad>();
   for (const [q, i] of [...raw.keys()].entries()) {
+    const v = k.values[i] as KernelValue & { op: "load" };
     const c = coefs[outputs.length + q];
-    const st = staging(extents, c);
+    const inAtoms = new Set(atomLoops(v.index).map((l) => merged.get(l)!));
+    const atoms = atomRange(v.index);
+    const st = staging(extents, c, atoms, inAtoms);
     if (st === undefined) return undefined;
-    loads.set(i, {
-      buffer: (k.values[i] as { buffer: number }).buffer,
-      c: raw.get(i)!.c,
-      coefs: c,
-      ...st,
-    });
+    const gather = inAtoms.has(inner) || (c[inner] !== 0 && c[inner] !== 1);
+    loads.set(i, { buffer: v.buffer, c: raw.get(i)!.c, coefs: c, gather, atoms, ...st });
   }
   return {
     extents,
@@ -265,9 +313,10 @@ export function planSimd(k: Kernel, buffers: readonly ScheduleBuffer[]): SimdPla
       buffer: x.buffer,
       result: x.result,
       reduceOp: x.reduceOp,
-      c: outAffine[q]!.c,
+      c: outAffine[q].c,
       coefs: coefs[q],
     })),
     used,
+    merged,
   };
 }

@@ -28,6 +28,8 @@ export interface SimdJob {
     readonly block: number;
     readonly blockMin: number;
     readonly staged: readonly number[];
+    /** Range of the index's division and modulus terms. */
+    readonly atoms: readonly [number, number];
   }[];
   /** Merged output loops (the first `nOut` of `extents`). */
   readonly nOut: number;
@@ -71,6 +73,7 @@ export function simdRuntime(): SimdRuntime {
     block: number;
     blockMin: number;
     staged: readonly number[];
+    atoms: readonly [number, number];
   }
   interface Prepared {
     fn: (...args: number[]) => void;
@@ -138,8 +141,8 @@ export function simdRuntime(): SimdRuntime {
         if (l.copyLoops === 0) {
           // One span: everything the chunk reads.
           const c0 = l.coefs[0];
-          const lo = l.c + Math.min(c0 * s, c0 * (e - 1)) + l.restMin;
-          const hi = l.c + Math.max(c0 * s, c0 * (e - 1)) + l.restMax;
+          const lo = l.c + Math.min(c0 * s, c0 * (e - 1)) + l.restMin + l.atoms[0];
+          const hi = l.c + Math.max(c0 * s, c0 * (e - 1)) + l.restMax + l.atoms[1];
           bytes = (hi - lo + 1) * 4;
           ensure(at + bytes + SLACK);
           heap.set(src.subarray(lo, hi + 1), at / 4);
