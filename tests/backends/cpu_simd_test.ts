@@ -188,6 +188,15 @@ Deno.test("simd: sums and maxes equal the JavaScript renderer", async (t) => {
     ["full sum", [[4099]], (x) => [x.sum()]],
     ["sum over two inner axes", [[3, 5, 11]], (x) => [x.sigmoid().sum([1, 2])]],
     ["max with ±0", [[4, 16]], (x) => [x.mul(0).max(1), x.mul(0).neg().max(1)]],
+    ["column sums and maxes", [[13, 37]], (x) => [x.sum(0), x.max(0), x.exp().sum(0)]],
+    ["short reductions over rows", [[5, 3, 41]], (x) => [x.sum(1), x.max(1)]],
+    ["column max with ±0", [[9, 12]], (x) => [x.mul(0).max(0), x.mul(0).neg().max(0)]],
+    ["padded sum", [[6, 20]], (x) => [x.pad([[1, 2], [0, 0]]).sigmoid().sum(0)]],
+    [
+      "concatenated halves",
+      [[2, 6, 16]],
+      (x) => [x.pad([[0, 0], [0, 0], [0, 16]]).reshape([2, 6, 2, 16]).sum(2).mul(2)],
+    ],
   ];
   for (const [name, shapes, f] of cases) {
     await t.step(name, async () => {

@@ -18,7 +18,7 @@
  * @module
  */
 
-import type { Kernel, KernelValue } from "../../../core/schedule.ts";
+import type { Cond, Kernel, KernelValue } from "../../../core/schedule.ts";
 import type { Index } from "../../../core/symbolic.ts";
 import { Code, encodeModule, F32, F64, I32, type ImportFn, OP, V128 } from "../gemm/encoder.ts";
 import type { SimdPlan } from "./plan.ts";
@@ -60,8 +60,7 @@ export function simdModuleBytes(k: Kernel, plan: SimdPlan): Uint8Array<ArrayBuff
   for (const i of plan.used) {
     const v = k.values[i];
     if (v.op === "const") depth.set(i, 0);
-    else if (v.op === "load") depth.set(i, loadDepth(v.deps));
-    else if (v.op === "alu") depth.set(i, Math.max(0, ...v.args.map((a) => depth.get(a)!)));
+    else depth.set(i, loadDepth(v.deps));
   }
   const local = new Map<number, number>();
   for (const i of plan.used) if (k.values[i].op !== "const") local.set(i, f.local(V128));
@@ -69,6 +68,9 @@ export function simdModuleBytes(k: Kernel, plan: SimdPlan): Uint8Array<ArrayBuff
   const rowBase = new Map<number, number>();
   for (const i of plan.loads.keys()) if (depth.get(i) === nLoops) rowBase.set(i, f.local(I32));
   const outRow = f.local(I32);
+  const outRows = plan.outs.map(() => f.local(I32));
+  const t = f.local(I32);
+  const rowMode = plan.rowMode;
   const accs = plan.outs.map(() => f.local(F32));
   const lane = f.local(F32);
 
@@ -103,56 +105,78 @@ export function simdModuleBytes(k: Kernel, plan: SimdPlan): Uint8Array<ArrayBuff
     f.simd(OP.f32x4ExtractLane).op(L).op(OP.f64PromoteF32);
   };
 
-  /**
-   * Pushes the division and modulus terms of load `i`'s index (an element count), with the
-   * innermost loop at `q + L`.
-   */
+  /** Pushes index `e` (an element count) as an i32, with the innermost loop at `q + L`. */
+  const indexExpr = (e: Index, L: number) => {
+    f.i32(e.c);
+    for (const t of e.terms) {
+      const a = t.atom;
+      if (a.kind === "loop") {
+        const m = plan.merged.get(a.loop)!;
+        if (m === inner) f.get(q).i32(L).op(OP.i32Add);
+        else f.get(iv[m]);
+      } else {
+        indexExpr(a.x, L);
+        f.i32(a.d).op(a.kind === "div" ? OP.i32DivU : OP.i32RemU);
+      }
+      f.i32(t.coef).op(OP.i32Mul, OP.i32Add);
+    }
+  };
+  /** Pushes the division and modulus terms of load `i`'s index, if it has any. */
   const atomsOf = (i: number, L: number): boolean => {
     const x = (k.values[i] as KernelValue & { op: "load" }).index;
-    const expr = (e: Index) => {
-      f.i32(e.c);
-      for (const t of e.terms) {
-        const a = t.atom;
-        if (a.kind === "loop") {
-          const m = plan.merged.get(a.loop)!;
-          if (m === inner) f.get(q).i32(L).op(OP.i32Add);
-          else f.get(iv[m]);
-        } else {
-          expr(a.x);
-          f.i32(a.d).op(a.kind === "div" ? OP.i32DivU : OP.i32RemU);
-        }
-        f.i32(t.coef).op(OP.i32Mul, OP.i32Add);
-      }
-    };
     const atoms = x.terms.filter((t) => t.atom.kind !== "loop");
     if (atoms.length === 0) return false;
-    expr({ ...x, c: 0, terms: atoms });
+    indexExpr({ ...x, c: 0, terms: atoms }, L);
     return true;
+  };
+  /** Pushes 1 when every condition holds, else 0 (they do not use the inner loop). */
+  const condsHold = (valid: readonly Cond[]) => {
+    f.i32(1);
+    for (const c of valid) {
+      if (c.index.min < c.lo) f.i32(c.lo), indexExpr(c.index, 0), f.op(OP.i32LeS, OP.i32And);
+      if (c.index.max >= c.hi) indexExpr(c.index, 0), f.i32(c.hi).op(OP.i32LtS, OP.i32And);
+    }
+  };
+  /** Loads value `i` into its local. */
+  const loadValue = (i: number, v: KernelValue & { op: "load" }) => {
+    const dst = local.get(i)!;
+    const acc = view(i);
+    const d = depth.get(i)!;
+    if (d === nLoops && plan.loads.get(i)!.gather) {
+      // Lane by lane: row base + 4 · (coef · (q + L) + divisions and moduli).
+      for (let L = 0; L < 4; L++) {
+        f.get(dst).get(rowBase.get(i)!);
+        f.get(q).i32(L).op(OP.i32Add).i32(acc.coefs[inner]).op(OP.i32Mul);
+        if (atomsOf(i, L)) f.op(OP.i32Add);
+        f.i32(2).op(OP.i32Shl, OP.i32Add, OP.f32Load).memarg(2);
+        f.simd(OP.f32x4ReplaceLane).op(L).set(dst);
+      }
+    } else if (d === nLoops) {
+      f.get(rowBase.get(i)!).get(q4).op(OP.i32Add).simd(OP.v128Load).memarg(2).set(dst);
+    } else {
+      address(baseOf.get(i)!, acc.c, acc.coefs, d);
+      if (atomsOf(i, 0)) f.i32(2).op(OP.i32Shl, OP.i32Add);
+      f.simd(OP.v128Load32Splat).memarg(2).set(dst);
+    }
   };
   const emitValue = (i: number) => {
     const v = k.values[i];
     const dst = local.get(i)!;
-    if (v.op === "load") {
-      const acc = view(i);
-      const d = depth.get(i)!;
-      if (d === nLoops && plan.loads.get(i)!.gather) {
-        // Lane by lane: row base + 4 · (coef · (q + L) + divisions and moduli).
-        for (let L = 0; L < 4; L++) {
-          f.get(dst).get(rowBase.get(i)!);
-          f.get(q).i32(L).op(OP.i32Add).i32(acc.coefs[inner]).op(OP.i32Mul);
-          if (atomsOf(i, L)) f.op(OP.i32Add);
-          f.i32(2).op(OP.i32Shl, OP.i32Add, OP.f32Load).memarg(2);
-          f.simd(OP.f32x4ReplaceLane).op(L).set(dst);
-        }
-      } else if (d === nLoops) {
-        f.get(rowBase.get(i)!).get(q4).op(OP.i32Add).simd(OP.v128Load).memarg(2).set(dst);
-      } else {
-        address(baseOf.get(i)!, acc.c, acc.coefs, d);
-        if (atomsOf(i, 0)) f.i32(2).op(OP.i32Shl, OP.i32Add);
-        f.simd(OP.v128Load32Splat).memarg(2).set(dst);
-      }
+    if (v.op === "guard") {
+      // The outside of a pad is +0.
+      push(v.args[0]), f.simd(OP.v128Const).op(...new Array(16).fill(0));
+      condsHold(v.valid);
+      return f.op(0x1c, 1, V128).set(dst); // select (v128)
+    }
+    if (v.op === "load" && v.valid.length > 0) {
+      // Read only where the conditions hold (elsewhere the address may be outside the copy).
+      condsHold(v.valid);
+      f.ifT(V128);
+      loadValue(i, v);
+      f.get(dst).else().simd(OP.v128Const).op(...new Array(16).fill(0)).end().set(dst);
       return;
     }
+    if (v.op === "load") return loadValue(i, v);
     if (v.op !== "alu") return;
     const [a, b, c] = v.args;
     const argBool = k.values[a].dtype === "bool";
@@ -229,11 +253,44 @@ export function simdModuleBytes(k: Kernel, plan: SimdPlan): Uint8Array<ArrayBuff
     f.tee(lane).get(acc).get(lane).get(acc).op(OP.f32Gt).get(lane).get(lane).op(OP.f32Ne);
     f.op(OP.i32Or).select().set(acc);
   };
+  const init = (
+    o: { reduceOp: "sum" | "max" | undefined },
+  ) => (o.reduceOp === "max" ? -Infinity : 0);
+  /** Row mode: combines the result vector of output `j` into its row of accumulators. */
+  const combineRow = (j: number) => {
+    const o = plan.outs[j];
+    f.get(outRows[j]).get(q4).op(OP.i32Add);
+    if (o.reduceOp === "sum") {
+      f.get(outRows[j]).get(q4).op(OP.i32Add).simd(OP.v128Load).memarg(2);
+      push(o.result);
+      f.simd(OP.f32x4Add);
+    } else {
+      // acc = (x > acc || x !== x) ? x : acc, lane by lane.
+      push(o.result);
+      f.get(outRows[j]).get(q4).op(OP.i32Add).simd(OP.v128Load).memarg(2);
+      push(o.result);
+      f.get(outRows[j]).get(q4).op(OP.i32Add).simd(OP.v128Load).memarg(2);
+      f.simd(OP.f32x4Gt);
+      push(o.result), push(o.result), f.simd(OP.f32x4Ne), f.simd(OP.v128Or);
+      f.simd(OP.v128Bitselect);
+    }
+    f.simd(OP.v128Store).memarg(2);
+  };
   const open = (j: number) => {
     const from = () => (j === 0 ? f.get(START) : f.i32(0));
     const to = () => (j === 0 ? f.get(END) : f.i32(plan.extents[j]));
-    if (reduce && j === plan.nOut) {
-      plan.outs.forEach((o, q) => f.f32(o.reduceOp === "max" ? -Infinity : 0).set(accs[q]));
+    if (reduce && j === plan.nOuter) {
+      plan.outs.forEach((o, q) => {
+        if (!rowMode) return f.f32(init(o)).set(accs[q]);
+        // A row of accumulators in the output copy (the last step's spill is overwritten).
+        address(baseOut[q], o.c, o.coefs, j);
+        f.set(outRows[q]);
+        f.forLoop(t, () => f.i32(0), () => f.i32(plan.extents[inner]), () => {
+          f.get(outRows[q]).get(t).i32(2).op(OP.i32Shl, OP.i32Add);
+          f32Splat(init(o));
+          f.simd(OP.v128Store).memarg(2);
+        }, 4);
+      });
     }
     if (j < inner) {
       f.forLoop(iv[j], from, to, () => {
@@ -258,6 +315,7 @@ export function simdModuleBytes(k: Kernel, plan: SimdPlan): Uint8Array<ArrayBuff
           f.simd(OP.v128Store).memarg(2);
           return;
         }
+        if (rowMode) return plan.outs.forEach((_, o) => combineRow(o));
         // Lanes in order (the interpreter's order of a sum); lanes past the row are skipped.
         plan.outs.forEach((_, o) => accumulate(o, 0));
         for (let L = 1; L < 4; L++) {
@@ -267,9 +325,9 @@ export function simdModuleBytes(k: Kernel, plan: SimdPlan): Uint8Array<ArrayBuff
         }
       }, 4);
     }
-    if (reduce && j === plan.nOut) {
+    if (reduce && !rowMode && j === plan.nOuter) {
       plan.outs.forEach((o, q) => {
-        address(baseOut[q], o.c, o.coefs, plan.nOut);
+        address(baseOut[q], o.c, o.coefs, plan.nOuter);
         f.get(accs[q]).op(OP.f32Store).memarg(2);
       });
     }

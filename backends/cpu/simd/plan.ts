@@ -71,8 +71,15 @@ export interface SimdLoad extends SimdAccess, SimdStaging {
 export interface SimdPlan {
   /** Extents of the merged loops, outermost first: output loops, then reduction loops. */
   readonly extents: readonly number[];
-  /** How many of the merged loops are output loops (at least one). */
-  readonly nOut: number;
+  /**
+   * How many merged loops are output loops outside every reduction loop (at least one; the
+   * outermost is the one that slices cut).
+   */
+  readonly nOuter: number;
+  /** Whether the innermost loop is an output loop inside the reduction loops. */
+  readonly rowMode: boolean;
+  /** Output elements per iteration of the outermost loop. */
+  readonly outPerOuter: number;
   /** Each used load value, by value index, in the order the wasm function takes their bases. */
   readonly loads: ReadonlyMap<number, SimdLoad>;
   /** The stores. */
@@ -146,6 +153,9 @@ const ALU = new Set([
   "cast",
 ]);
 
+/** Shortest innermost reduction loop run with one accumulator per output. */
+const MIN_ROW = 8;
+
 /** Largest buffer (in elements) whose byte offsets fit the i32 address arithmetic. */
 const MAX_ELEMENTS = 2 ** 28;
 
@@ -157,9 +167,9 @@ function supported(k: Kernel, v: KernelValue): boolean {
       return v.dtype === "bool" || Number.isNaN(v.value) ||
         Object.is(Math.fround(v.value), v.value);
     case "load":
-      return v.dtype === "float32" && v.valid.length === 0;
+      return v.dtype === "float32";
     case "guard":
-      return false;
+      return true;
     case "alu": {
       if (!ALU.has(v.alu)) return false;
       const argTypes = v.args.map((a) => k.values[a].dtype);
@@ -256,10 +266,16 @@ export function planSimd(k: Kernel, buffers: readonly ScheduleBuffer[]): SimdPla
   if (!used.every((i) => supported(k, k.values[i]))) return undefined;
   const n = k.loops.length;
   const raw = new Map<number, { c: number; coefs: number[] }>();
-  // Loops used inside divisions and moduli keep their own loop variable (no merging).
+  // Loops used inside divisions, moduli and padding conditions keep their own loop variable.
   const fixed = new Set<number>();
   for (const i of used) {
     const v = k.values[i];
+    if (v.op === "load" || v.op === "guard") {
+      for (const c of v.valid) {
+        if (!unsignedAtoms(c.index)) return undefined;
+        for (const l of loopsOf(c.index)) fixed.add(l);
+      }
+    }
     if (v.op !== "load") continue;
     if (buffers[v.buffer].size > MAX_ELEMENTS || !unsignedAtoms(v.index)) return undefined;
     raw.set(i, affine(v.index, n));
@@ -273,17 +289,40 @@ export function planSimd(k: Kernel, buffers: readonly ScheduleBuffer[]): SimdPla
   const redLoops = k.loops.flatMap((l, j) => (l.reduce ? [j] : []));
   const o = mergeLoops(k, outLoops, accesses, fixed);
   const r = k.reduceOp === undefined ? undefined : mergeLoops(k, redLoops, accesses, fixed);
-  const extents = [...o.extents, ...(r?.extents ?? [])];
-  const coefs = accesses.map((_, q) => [...o.coefs[q], ...(r?.coefs[q] ?? [])]);
-  const nOut = o.extents.length;
-  const merged = new Map(o.merged);
-  for (const [l, m] of r?.merged ?? []) merged.set(l, nOut + m);
+  // A reduction whose last loop is short runs with its last output loop innermost instead: each
+  // lane accumulates one output (a row of accumulators, as the JavaScript renderer's).
+  // So does one whose last loop some load walks with a stride (a column sum).
+  const strided = (g: { coefs: number[][] }) =>
+    g.coefs.slice(outputs.length).some((c) => Math.abs(c[c.length - 1]) > 1);
+  const rowMode = r !== undefined && o.extents[o.extents.length - 1] >= MIN_ROW &&
+    (r.extents[r.extents.length - 1] < MIN_ROW || (strided(r) && !strided(o)));
+  // Positions of the merged loops: output loops, reduction loops (row mode: the last output loop
+  // last, behind an outer output loop of extent 1 when it is the only one).
+  const outPos = o.extents.map((_, j) => j);
+  let lead = 0;
+  if (rowMode && o.extents.length === 1) lead = 1;
+  const nOuter = rowMode ? o.extents.length - 1 + lead : o.extents.length;
+  const order: [group: "o" | "r" | "lead", j: number][] = [];
+  if (lead) order.push(["lead", 0]);
+  for (const j of outPos) if (!rowMode || j < o.extents.length - 1) order.push(["o", j]);
+  for (const j of r?.extents.keys() ?? []) order.push(["r", j]);
+  if (rowMode) order.push(["o", o.extents.length - 1]);
+  const extents = order.map((
+    [g, j],
+  ) => (g === "lead" ? 1 : g === "o" ? o.extents[j] : r!.extents[j]));
+  const coefs = accesses.map((_, q) =>
+    order.map(([g, j]) => (g === "lead" ? 0 : g === "o" ? o.coefs[q][j] : r!.coefs[q][j]))
+  );
+  const posOf = (g: "o" | "r", j: number) => order.findIndex(([h, x]) => h === g && x === j);
+  const merged = new Map<number, number>();
+  for (const [l, m] of o.merged) merged.set(l, posOf("o", m));
+  for (const [l, m] of r?.merged ?? []) merged.set(l, posOf("r", m));
   // Every store must be row-major over the merged output loops (dense, so slices copy back
   // whole ranges).
   for (let q = 0; q < outputs.length; q++) {
     let stride = 1;
     for (let j = extents.length - 1; j >= 0; j--) {
-      if (j >= nOut) {
+      if (order[j][0] !== "o") {
         if (coefs[q][j] !== 0) return undefined;
         continue;
       }
@@ -293,7 +332,17 @@ export function planSimd(k: Kernel, buffers: readonly ScheduleBuffer[]): SimdPla
   }
   const inner = extents.length - 1;
   // Four lanes of a row this short would mostly be idle: the JavaScript loops do as well.
-  if (extents[inner] < (k.reduceOp === undefined ? 4 : 8) && extents.length > 1) return undefined;
+  if (extents.length > 1 && extents[inner] < (k.reduceOp === undefined || rowMode ? 4 : MIN_ROW)) {
+    return undefined;
+  }
+  // Padding conditions are evaluated once per row, outside the vector loop.
+  for (const i of used) {
+    const v = k.values[i];
+    if (
+      (v.op === "load" || v.op === "guard") &&
+      v.valid.some((c) => loopsOf(c.index).some((l) => merged.get(l) === inner))
+    ) return undefined;
+  }
   const loads = new Map<number, SimdLoad>();
   for (const [q, i] of [...raw.keys()].entries()) {
     const v = k.values[i] as KernelValue & { op: "load" };
@@ -301,13 +350,15 @@ export function planSimd(k: Kernel, buffers: readonly ScheduleBuffer[]): SimdPla
     const inAtoms = new Set(atomLoops(v.index).map((l) => merged.get(l)!));
     const atoms = atomRange(v.index);
     const st = staging(extents, c, atoms, inAtoms);
-    if (st === undefined) return undefined;
+    if (st === undefined || (v.valid.length > 0 && st.copyLoops > 0)) return undefined;
     const gather = inAtoms.has(inner) || (c[inner] !== 0 && c[inner] !== 1);
     loads.set(i, { buffer: v.buffer, c: raw.get(i)!.c, coefs: c, gather, atoms, ...st });
   }
   return {
     extents,
-    nOut,
+    nOuter,
+    rowMode,
+    outPerOuter: order.reduce((p, [g], j) => (j > 0 && g === "o" ? p * extents[j] : p), 1),
     loads,
     outs: outputs.map((x, q) => ({
       buffer: x.buffer,

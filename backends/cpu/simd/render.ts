@@ -69,7 +69,7 @@ export function renderSimdKernel(
     extents: plan.extents,
     chunk: Math.max(1, Math.floor(CHUNK_ELEMENTS / perOuter)),
     loads: [...plan.loads.values()],
-    nOut: plan.nOut,
+    outPerOuter: plan.outPerOuter,
     outs: plan.outs.map(({ buffer, c, coefs }) => ({ buffer, c, coefs })),
   };
   prelude ??= `const R = globalThis[Symbol.for("symgrad.cpu.simd.v1")] ??= (${simdRuntime})();`;

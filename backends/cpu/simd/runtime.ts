@@ -31,8 +31,8 @@ export interface SimdJob {
     /** Range of the index's division and modulus terms. */
     readonly atoms: readonly [number, number];
   }[];
-  /** Merged output loops (the first `nOut` of `extents`). */
-  readonly nOut: number;
+  /** Output elements per iteration of the outermost loop. */
+  readonly outPerOuter: number;
   /** The output buffers and their accesses. */
   readonly outs: readonly {
     readonly buffer: number;
@@ -102,7 +102,7 @@ export function simdRuntime(): SimdRuntime {
       }
       return { ...a, restMin, restMax };
     };
-    const perOuter = job.extents.slice(1, job.nOut).reduce((p, e) => p * e, 1);
+    const perOuter = job.outPerOuter;
     return {
       fn: inst.exports.run as (...args: number[]) => void,
       chunk: job.chunk,
@@ -145,7 +145,9 @@ export function simdRuntime(): SimdRuntime {
           const hi = l.c + Math.max(c0 * s, c0 * (e - 1)) + l.restMax + l.atoms[1];
           bytes = (hi - lo + 1) * 4;
           ensure(at + bytes + SLACK);
-          heap.set(src.subarray(lo, hi + 1), at / 4);
+          // A padded view's range may reach outside the buffer, where nothing is read.
+          const from = Math.max(0, lo), to = Math.min(src.length, hi + 1);
+          if (to > from) heap.set(src.subarray(from, to), at / 4 + from - lo);
           args[2 + b] = (at - lo * 4) | 0;
         } else {
           // One block per point of the copy loops the load depends on, in row-major order.
