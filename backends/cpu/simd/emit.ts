@@ -1,19 +1,31 @@
 /**
  * The WebAssembly module of one SIMD kernel (see plan.ts for which kernels): one exported
- * function `run(start, end, base_0, …, base_out)` computing iterations `[start, end)` of the
+ * function `run(start, end, base_load…, base_out…)` computing iterations `[start, end)` of the
  * outermost merged loop, four elements of the innermost loop per step.
  *
- * `base_b` is the byte address such that element `e` of staged buffer `b` is at `base_b + 4e`
- * (runtime.ts copies the range a call reads into the module's memory and the output range back).
- * The last step of a row may run past its end: it reads staging slack and writes lanes that the
- * next row (or the slack after the output range) overwrites, so there is no scalar tail loop.
+ * `base` is the byte address such that element `e` of a load's staged copy (or of an output's
+ * range) is at `base + 4e` (runtime.ts copies what a call reads into the module's memory and the
+ * output ranges back). Values are computed at the outermost loop they depend on. Loads that are
+ * contiguous along the innermost loop are vector loads, broadcast ones splats, and the others
+ * (divisions, moduli or strides of the innermost loop: pooling gradients, strided views) are
+ * read lane by lane. Padding conditions never use the innermost loop (plan.ts): they are i32
+ * tests around the load.
+ *
+ * Stores: an elementwise kernel stores vectors; its last step of a row may run past the row,
+ * reading staging slack and writing lanes that the next row (or the slack after the output
+ * range) overwrites, so there is no scalar tail loop. A reduction whose last reduction loop is
+ * innermost adds the four lanes one after another into a scalar accumulator (lanes past the row
+ * skipped), so a sum visits its elements in the interpreter's order; in row mode each lane is
+ * one output and a row of accumulators lives in the output range.
  *
  * Arithmetic equals the JavaScript renderer's, value for value: a float32 `+ * /` or `sqrt` of
  * float32 operands rounded once is what `Math.fround` of the double result gives (53 >= 2·24 + 2
  * bits), `f32x4.max` propagates NaN and orders -0 below +0 as `Math.max` does, comparisons are
- * IEEE's as `<` and `===` are, and bools are lane masks. `exp`, `log`, `sin`, `tanh`, `sigmoid` and
- * `pow` go lane by lane through the imported `Math` functions in double precision, with the same
- * formulas as the JavaScript source, then round to float32.
+ * IEEE's as `<` and `===` are, bools are lane masks, and a max reduction keeps its first NaN and
+ * its first of equal values as `(x > acc || x !== x) ? x : acc` does. `exp`, `log`, `sin`,
+ * `tanh`, `sigmoid` and `pow` go lane by lane through the imported `Math` functions in double
+ * precision, with the same formulas as the JavaScript source, then round to float32 (so they
+ * cost what they cost in JavaScript; a polynomial would not give the same float32 values).
  *
  * @module
  */
@@ -138,7 +150,7 @@ export function simdModuleBytes(k: Kernel, plan: SimdPlan): Uint8Array<ArrayBuff
     }
   };
   /** Loads value `i` into its local. */
-  const loadValue = (i: number, v: KernelValue & { op: "load" }) => {
+  const loadValue = (i: number) => {
     const dst = local.get(i)!;
     const acc = view(i);
     const d = depth.get(i)!;
@@ -172,11 +184,11 @@ export function simdModuleBytes(k: Kernel, plan: SimdPlan): Uint8Array<ArrayBuff
       // Read only where the conditions hold (elsewhere the address may be outside the copy).
       condsHold(v.valid);
       f.ifT(V128);
-      loadValue(i, v);
+      loadValue(i);
       f.get(dst).else().simd(OP.v128Const).op(...new Array(16).fill(0)).end().set(dst);
       return;
     }
-    if (v.op === "load") return loadValue(i, v);
+    if (v.op === "load") return loadValue(i);
     if (v.op !== "alu") return;
     const [a, b, c] = v.args;
     const argBool = k.values[a].dtype === "bool";

@@ -2,15 +2,19 @@
  * Which kernels the WebAssembly SIMD renderer takes, and their loop nest after merging.
  *
  * Taken: float32 outputs, elementwise or reduced (sum, max; several fused ones too), each stored
- * contiguously (row-major over the output loops), whose values are float32 or bool and whose
- * loads read float32 buffers through affine indices with no padding condition, each either
- * contiguous (coefficient 1) or broadcast (coefficient 0) along the innermost loop (for a
- * reduction, the last reduction loop). Everything else stays on the JavaScript renderer, which
- * is also the oracle the differential tests compare against.
+ * contiguously (row-major over the output loops), whose values are float32 or bool (ops:
+ * arithmetic, comparisons, `where`, casts between them, and the transcendental ops) and whose
+ * loads read float32 buffers through indices with non-negative divisions and moduli, under
+ * padding conditions that do not depend on the innermost loop. Everything else (int32, float64,
+ * bool buffers, ops the emitter does not know, indices with negative divisions) stays on the
+ * JavaScript renderer, which is also the oracle the differential tests compare against.
  *
  * Adjacent loops merge when every access walks them as one (`coef(outer) = extent(inner) ·
  * coef(inner)`), so a plain elementwise kernel becomes one flat loop and a broadcast of a
- * per-channel vector keeps only the loops that the broadcast breaks.
+ * per-channel vector keeps only the loops that the broadcast breaks. Output loops and reduction
+ * loops merge separately, and loops used in divisions, moduli or conditions keep their own
+ * variable. A reduction runs with its last reduction loop innermost, unless that loop is short
+ * or strided while the last output loop is not (then in row mode: that output loop innermost).
  *
  * @module
  */
