@@ -56,6 +56,12 @@ function values(n: number, seed: number): Float32Array {
   });
 }
 
+/** The SIMD kernel sources of the program computing `outs`. */
+function simdSources(outs: readonly Tensor[]): string[] {
+  const { program } = lower(outs.map((t) => t.node), (n) => n.op === "buffer");
+  return inspector.inspect(program).sources.filter((s) => s.includes(": simd "));
+}
+
 /**
  * Builds `f` over inputs of `shapes` on the SIMD path (one and four threads) and on the
  * JavaScript renderer, and asserts equal results; returns how many kernels took the SIMD path.
@@ -204,6 +210,20 @@ Deno.test("simd: sums and maxes equal the JavaScript renderer", async (t) => {
       assert.ok(taken > 0, `${name}: no kernel took the SIMD path`);
     });
   }
+});
+
+Deno.test("simd: reductions pick lanes or rows by the shape of their loops", () => {
+  const x = Tensor.zeros([13, 37]);
+  const byLanes = simdSources([x.sum(1)]), byRows = simdSources([x.sum(0)]);
+  assert.ok(byLanes.length === 1 && byLanes[0].includes("reduce by lanes"), byLanes.join("\n"));
+  assert.ok(byRows.length === 1 && byRows[0].includes("reduce by rows"), byRows.join("\n"));
+});
+
+Deno.test("simd: float64, int32 and bool buffers stay on the JavaScript renderer", () => {
+  const f64 = Tensor.zeros([64], { dtype: "float64" }).exp();
+  const i32 = Tensor.zeros([64], { dtype: "int32" }).mul(3);
+  const mask = Tensor.zeros([64]).lt(1);
+  assert.deepEqual([simdKernels([f64]), simdKernels([i32]), simdKernels([mask])], [0, 0, 0]);
 });
 
 Deno.test("simd: large elementwise kernels and reductions over threads", async () => {

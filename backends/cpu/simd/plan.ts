@@ -298,7 +298,7 @@ export function planSimd(k: Kernel, buffers: readonly ScheduleBuffer[]): SimdPla
   // So does one whose last loop some load walks with a stride (a column sum).
   const strided = (g: { coefs: number[][] }) =>
     g.coefs.slice(outputs.length).some((c) => Math.abs(c[c.length - 1]) > 1);
-  const rowMode = r !== undefined && o.extents[o.extents.length - 1] >= MIN_ROW &&
+  const rowMode = r !== undefined && o.extents[o.extents.length - 1] >= 4 &&
     (r.extents[r.extents.length - 1] < MIN_ROW || (strided(r) && !strided(o)));
   // Positions of the merged loops: output loops, reduction loops (row mode: the last output loop
   // last, behind an outer output loop of extent 1 when it is the only one).

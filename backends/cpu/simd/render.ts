@@ -75,7 +75,11 @@ export function renderSimdKernel(
   prelude ??= `const R = globalThis[Symbol.for("symgrad.cpu.simd.v1")] ??= (${simdRuntime})();`;
   const read = new Set([...plan.loads.values()].map((l) => l.buffer));
   const dtypes = [...read, ...outBuffers].map((b) => `b${b}:${buffers[b].dtype}`).join(" ");
-  const what = k.reduceOp === undefined ? "elementwise" : "reduce";
+  const what = k.reduceOp === undefined
+    ? "elementwise"
+    : plan.rowMode
+    ? "reduce by rows"
+    : "reduce by lanes";
   return {
     source: [
       `"use strict";`,
