@@ -238,6 +238,16 @@ Deno.test("simd: large elementwise kernels and reductions over threads", async (
   assert.ok(taken >= 2, `large: ${taken} kernels took the SIMD path`);
 });
 
+Deno.test("simd: a 4M + 3 element kernel and its sum over threads", async () => {
+  const n = 4 * 1024 * 1024 + 3; // 4194307 = 599186 · 7 + 5
+  const taken = await compare(`[${n}]`, [[n], [1]], (x, b) => {
+    const y = x.mul(b).add(x.mul(x)).maximum(x.neg());
+    const rows = y.slice([[0, n - 5]]).reshape([(n - 5) / 7, 7]);
+    return [y, rows.sum(0), rows.sum(1), y.sum()];
+  });
+  assert.ok(taken >= 2, `[${n}]: ${taken} kernels took the SIMD path`);
+});
+
 Deno.test("simd: pooling and normalization gradients equal the JavaScript renderer", async () => {
   const taken = await compare("pool grad", [[4, 3, 12, 12], [3, 1, 1]], (x, w) => {
     const y = x.mul(w).relu().maxPool2d([2, 2]);
