@@ -8,13 +8,7 @@
  * @module
  */
 
-import {
-  CpuBackend,
-  jit,
-  registerBackend,
-  setCpuSimd,
-  Tensor,
-} from "../mod.ts";
+import { CpuBackend, jit, registerBackend, setCpuSimd, Tensor } from "../mod.ts";
 import { CASES } from "./cases.ts";
 import { type StepTimes, timeStep } from "./timing.ts";
 
@@ -44,9 +38,7 @@ async function pair(
     `${label}: javascript ${js.median_ms.toFixed(2)} ms, wasm simd ${
       simd.median_ms.toFixed(2)
     } ms ` +
-      `(${simd.kernels} kernels), ratio ${
-        (js.median_ms / simd.median_ms).toFixed(2)
-      }`,
+      `(${simd.kernels} kernels), ratio ${(js.median_ms / simd.median_ms).toFixed(2)}`,
   );
 }
 
@@ -55,9 +47,7 @@ const SHAPE = [64, 8, 28, 28];
 /** Inputs of the normalization-style kernels: x, per-channel mean, rstd, gamma, beta. */
 async function normInputs(backend: string): Promise<Tensor[]> {
   const x = Tensor.randn(SHAPE, { backend, seed: 1 });
-  const stats = [2, 3, 4, 5].map((seed) =>
-    Tensor.randn([8, 1, 1], { backend, seed })
-  );
+  const stats = [2, 3, 4, 5].map((seed) => Tensor.randn([8, 1, 1], { backend, seed }));
   for (const t of [x, ...stats]) await t.realize();
   return [x, ...stats];
 }
