@@ -21,6 +21,9 @@ export const SIMD_ENV = "SYMGRAD_CPU_SIMD";
 /** Elements staged per chunk (about 64 KiB per operand: the chunk stays in L2). */
 const CHUNK_ELEMENTS = 16384;
 
+/** Largest module a browser's main thread may compile synchronously. */
+const SYNC_COMPILE_LIMIT = 4096;
+
 let chosen: boolean | undefined;
 let envValue: boolean | undefined;
 
@@ -64,8 +67,11 @@ export function renderSimdKernel(
   if (plan === undefined) return undefined;
   const perOuter = plan.extents.slice(1).reduce((p, e) => p * e, 1);
   const outBuffers = plan.outs.map((o) => o.buffer);
+  const bytes = simdModuleBytes(k, plan);
+  // Browsers refuse to compile a module over 4 KiB synchronously on a page's main thread.
+  if (bytes.length > SYNC_COMPILE_LIMIT && "document" in globalThis) return undefined;
   const job: SimdJob = {
-    bytes: [...simdModuleBytes(k, plan)],
+    bytes: [...bytes],
     extents: plan.extents,
     chunk: Math.max(1, Math.floor(CHUNK_ELEMENTS / perOuter)),
     loads: [...plan.loads.values()],
