@@ -71,8 +71,9 @@ async function compare(
   shapes: readonly (readonly number[])[],
   f: (...xs: Tensor[]) => Tensor[],
   seed = 1,
+  make: (n: number, seed: number) => Float32Array = values,
 ): Promise<number> {
-  const inputs = shapes.map((s, i) => values(s.reduce((p, d) => p * d, 1), seed + i));
+  const inputs = shapes.map((s, i) => make(s.reduce((p, d) => p * d, 1), seed + i));
   const run = async (backend: string, simd: boolean) => {
     setCpuSimd(simd);
     try {
@@ -121,6 +122,33 @@ Deno.test("simd: unary ops equal the JavaScript renderer on special values", asy
         assert.ok(taken > 0, `${name} [${n}]: no kernel took the SIMD path`);
       }
     });
+  }
+});
+
+Deno.test("simd: vector exp and sigmoid equal Math.exp on 2^20 inputs across their range", async () => {
+  // Evenly spread over [-110, 95] (underflow, subnormal results, overflow), plus every float32
+  // within 2^12 of a few edges: exp's subnormal boundary (-87.3), 0, and float32 overflow.
+  const spread = (n: number) => {
+    const out = new Float32Array(n), edges = [-87.3, -87.33654, 0, 88.72284, -103.97];
+    const bits = new Uint32Array(out.buffer);
+    const half = n / 2;
+    for (let i = 0; i < half; i++) out[i] = -110 + (205 * i) / half;
+    const per = Math.floor(half / edges.length);
+    edges.forEach((e, q) => {
+      const b = new Uint32Array(new Float32Array([e]).buffer)[0];
+      for (let j = 0; j < per; j++) bits[half + q * per + j] = b - per / 2 + j;
+    });
+    return out;
+  };
+  for (const op of ["exp", "sigmoid"] as const) {
+    const taken = await compare(
+      op,
+      [[1 << 20]],
+      (x) => [op === "exp" ? x.exp() : x.sigmoid()],
+      0,
+      spread,
+    );
+    assert.ok(taken > 0, `${op}: no kernel took the SIMD path`);
   }
 });
 

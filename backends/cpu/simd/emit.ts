@@ -22,10 +22,11 @@
  * float32 operands rounded once is what `Math.fround` of the double result gives (53 >= 2·24 + 2
  * bits), `f32x4.max` propagates NaN and orders -0 below +0 as `Math.max` does, comparisons are
  * IEEE's as `<` and `===` are, bools are lane masks, and a max reduction keeps its first NaN and
- * its first of equal values as `(x > acc || x !== x) ? x : acc` does. `exp`, `log`, `sin`,
- * `tanh`, `sigmoid` and `pow` go lane by lane through the imported `Math` functions in double
- * precision, with the same formulas as the JavaScript source, then round to float32 (so they
- * cost what they cost in JavaScript; a polynomial would not give the same float32 values).
+ * its first of equal values as `(x > acc || x !== x) ? x : acc` does. `exp` and `sigmoid` run in
+ * double-precision vectors (vexp.ts) that give `Math.exp`'s float32 values exactly, lanes near a
+ * float32 rounding boundary going through `Math.exp`; `log`, `sin`, `tanh` and `pow` go lane by
+ * lane through the imported `Math` functions in double precision, with the same formulas as the
+ * JavaScript source, then round to float32 (so they cost what they cost in JavaScript).
  *
  * @module
  */
@@ -34,6 +35,7 @@ import type { Cond, Kernel, KernelValue } from "../../../core/schedule.ts";
 import type { Index } from "../../../core/symbolic.ts";
 import { Code, encodeModule, F32, F64, I32, type ImportFn, OP, V128 } from "../gemm/encoder.ts";
 import type { SimdPlan } from "./plan.ts";
+import { emitExp, vexpLocals } from "./vexp.ts";
 
 /** `Math` functions the module imports (module `env`, these field names), in index order. */
 export const MATH_IMPORTS = ["exp", "log", "sin", "tanh", "pow"] as const;
@@ -64,6 +66,7 @@ export function simdModuleBytes(k: Kernel, plan: SimdPlan): Uint8Array<ArrayBuff
   const iv = plan.extents.map(() => f.local(I32));
   const q = f.local(I32), q4 = f.local(I32);
   const fa = f.local(F64), fb = f.local(F64);
+  const VL = vexpLocals(f), vsrc = f.local(V128), redo = f.local(I32);
 
   // Depth of each value: 0 outside every loop, j + 1 inside merged loop j (inner: per vector).
   const depth = new Map<number, number>();
@@ -224,19 +227,29 @@ export function simdModuleBytes(k: Kernel, plan: SimdPlan): Uint8Array<ArrayBuff
         return f.simd(OP.v128Or).set(dst);
       }
       case "exp":
+      case "sigmoid": {
+        // Vector exp, with the lanes it cannot decide recomputed through Math.exp (vexp.ts).
+        push(a), f.set(vsrc);
+        emitExp(f, VL, vsrc, v.alu === "sigmoid");
+        f.set(redo).set(dst).get(redo).if();
+        if (v.alu === "exp") {
+          perLane(dst, (L) => (lane64(a, L), f.call(FN.exp).op(OP.f32DemoteF64)));
+        } else {
+          // 1 / (1 + Math.exp(-x)) in double, then rounded.
+          perLane(dst, (L) => {
+            f.f64(1).f64(1);
+            lane64(a, L);
+            f.op(OP.f64Neg).call(FN.exp).op(OP.f64Add, OP.f64Div, OP.f32DemoteF64);
+          });
+        }
+        return f.end();
+      }
       case "log":
       case "sin":
       case "tanh": {
         const fn = FN[v.alu];
         return perLane(dst, (L) => (lane64(a, L), f.call(fn).op(OP.f32DemoteF64)));
       }
-      case "sigmoid":
-        // 1 / (1 + Math.exp(-x)) in double, then rounded.
-        return perLane(dst, (L) => {
-          f.f64(1).f64(1);
-          lane64(a, L);
-          f.op(OP.f64Neg).call(FN.exp).op(OP.f64Add, OP.f64Div, OP.f32DemoteF64);
-        });
       case "pow":
         // C's pow, as the JavaScript renderer: 1 when a = 1, or a = -1 and |b| = Infinity.
         return perLane(dst, (L) => {
