@@ -33,7 +33,13 @@ setTensorDisplay(async (t) => (await import("./display/tensor_display.ts")).tens
 export type { Backend, BackendStats, Executable } from "./core/backend.ts";
 export { HostBackend } from "./backends/host_memory.ts";
 export { InterpreterBackend } from "./backends/interpreter.ts";
-export { CpuBackend, cpuThreads, setCpuGemm, setCpuThreads } from "./backends/cpu/backend.ts";
+export {
+  CpuBackend,
+  cpuThreads,
+  setCpuGemm,
+  setCpuSimd,
+  setCpuThreads,
+} from "./backends/cpu/backend.ts";
 export type { CpuBackendOptions } from "./backends/cpu/backend.ts";
 export { jit } from "./core/jit.ts";
 export { backendStats } from "./core/stats.ts";

@@ -35,11 +35,13 @@ import { checkScheduleExtents, CPU_LIMITS } from "../extent_limits.ts";
 import { HostBackend } from "../host_memory.ts";
 import { renderGemmKernel } from "./gemm/render.ts";
 import { rangeExtent, renderKernel } from "./render.ts";
+import { renderSimdKernel } from "./simd/render.ts";
 import { isShared, type KernelFn, ThreadPool } from "./thread_pool.ts";
 import { checkThreads, cpuThreads } from "./threads.ts";
 
 export { cpuThreads, setCpuThreads } from "./threads.ts";
 export { setCpuGemm } from "./gemm/render.ts";
+export { setCpuSimd } from "./simd/render.ts";
 
 /** Options of {@link CpuBackend}. */
 export interface CpuBackendOptions {
@@ -181,7 +183,8 @@ export class CpuBackend extends HostBackend {
   inspect(program: Program): { schedule: Schedule; sources: string[] } {
     const s = schedule(program);
     const sources = s.kernels.map((k) =>
-      renderGemmKernel(k, s.buffers)?.source ?? renderKernel(k, s.buffers)
+      renderGemmKernel(k, s.buffers)?.source ?? renderSimdKernel(k, s.buffers)?.source ??
+        renderKernel(k, s.buffers)
     );
     return { schedule: s, sources };
   }
@@ -203,8 +206,10 @@ export class CpuBackend extends HostBackend {
     const { schedule: s, sources } = this.inspect(program);
     checkScheduleExtents(program, s, CPU_LIMITS);
     const plans: KernelPlan[] = s.kernels.map((k, i) => {
-      // Contractions run as WebAssembly GEMMs over units of output blocks (gemm/render.ts).
-      const extent = renderGemmKernel(k, s.buffers)?.extent ?? rangeExtent(k, s.buffers);
+      // Contractions run as WebAssembly GEMMs over units of output blocks (gemm/render.ts),
+      // elementwise float32 kernels as WebAssembly SIMD loops (simd/render.ts).
+      const extent = renderGemmKernel(k, s.buffers)?.extent ??
+        renderSimdKernel(k, s.buffers)?.extent ?? rangeExtent(k, s.buffers);
       const work = k.loops.reduce((n, l) => n * l.extent, 1);
       return {
         ...this.#function(sources[i]),
