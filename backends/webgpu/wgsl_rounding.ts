@@ -46,8 +46,8 @@ fn floor_div_f32(a: f32, b: f32) -> f32 {
   let ub = bitcast<u32>(b) & 0x7fffffffu;
   let sq = (bitcast<u32>(a) ^ bitcast<u32>(b)) & 0x80000000u;
   let nan = bitcast<f32>(0x7fc00000u);
+  if (ub == 0u) { return select(bitcast<f32>(0x7f800000u | sq), nan, ua == 0u || ua > 0x7f800000u); }
   if (ua >= 0x7f800000u || ub > 0x7f800000u) { return nan; }
-  if (ub == 0u) { return select(bitcast<f32>(0x7f800000u | sq), nan, ua == 0u); }
   if (ub == 0x7f800000u) {
     return select(bitcast<f32>(sq), -1.0, ua != 0u && sq != 0u);
   }
