@@ -7,12 +7,7 @@
  */
 
 import type { Kernel } from "../../core/schedule.ts";
-import {
-  floorDivFloat,
-  floorDivInt32,
-  fmodInt32,
-  roundHalfEven,
-} from "../../core/scalar_ops.ts";
+import { floorDivFloat, floorDivInt32, fmodInt32, roundHalfEven } from "../../core/scalar_ops.ts";
 
 const HELPERS = { floorDivFloat, floorDivInt32, fmodInt32, roundHalfEven } as const;
 

@@ -82,11 +82,13 @@ Deno.test("rounding: int32 division is exact integer arithmetic on every backend
     await t.step(backend, async () => {
       const a = Tensor.from(f.a, { dtype: "int32", backend });
       const b = Tensor.from(f.b, { dtype: "int32", backend });
-      for (const [op, y] of [
-        ["floor_divide", a.floorDivide(b)],
-        ["remainder", a.remainder(b)],
-        ["fmod", a.fmod(b)],
-      ] as const) {
+      for (
+        const [op, y] of [
+          ["floor_divide", a.floorDivide(b)],
+          ["remainder", a.remainder(b)],
+          ["fmod", a.fmod(b)],
+        ] as const
+      ) {
         strictEqual(y.dtype, "int32", op);
         deepStrictEqual(await values(y), f[op], op);
       }
@@ -207,11 +209,39 @@ Deno.test("rounding: bad input gets a clear error", () => {
   const x = Tensor.from([1, 2], { dtype: "float32", backend: "interpreter" });
   throws(() => yes.floor(), /floor: expected a float32, float64 or int32 tensor, got bool/);
   throws(() => yes.round(), /round: expected .* got bool/);
-  throws(() => x.fmod(yes), /fmod: expected float32, float64 or int32 operands, got float32 and bool/);
+  throws(
+    () => x.fmod(yes),
+    /fmod: expected float32, float64 or int32 operands, got float32 and bool/,
+  );
   throws(() => yes.remainder(2), /remainder: .* got bool and a number/);
   throws(
     () => x.floorDivide(Tensor.from([1, 2, 3], { backend: "interpreter" })),
     /floorDivide: .*\[2\].*\[3\]/,
   );
   throws(() => ir.unary("floor", ir.constNode(1, [1], "int32")), /floor: expected a float32/);
+});
+
+Deno.test("rounding: fused into reductions, every backend gives the interpreter's float32", async (t) => {
+  // Halves and quarters make ties for round; negative divisors exercise the sign fix-ups.
+  const xs = Array.from({ length: 96 }, (_, i) => (i * 37 % 61 - 30) / 4);
+  const ds = Array.from({ length: 96 }, (_, i) => [1.5, -2.25, 3, -0.75][i % 4]);
+  const ints = Array.from({ length: 96 }, (_, i) => (i * 7919 % 2001 - 1000) * 1000003);
+  const run = async (backend: string) => {
+    const x = Tensor.from(xs, { dtype: "float32", shape: [8, 12], backend });
+    const d = Tensor.from(ds, { dtype: "float32", shape: [8, 12], backend });
+    const n = Tensor.from(ints, { dtype: "int32", shape: [8, 12], backend });
+    return [
+      await values(x.round().add(x.trunc()).sum(1)),
+      await values(x.remainder(d).mul(x.floorDivide(d)).max(0)),
+      await values(x.fmod(d).add(x.ceil()).sum()),
+      await values(n.remainder(-997).add(n.floorDivide(3)).sum(0)),
+    ];
+  };
+  const want = await run("interpreter");
+  for (const backend of BACKENDS.slice(1)) {
+    await t.step(backend, async () => {
+      const got = await run(backend);
+      got.forEach((g, k) => sameBits(g, want[k], `case ${k}`, g.map(String)));
+    });
+  }
 });
