@@ -30,23 +30,26 @@ export function truncNode(x: Node): Node {
   return ir.where(lt(x, zeroLike(x)), ceilNode(x), ir.unary("floor", x));
 }
 
-/** Where `m = fmod(a, b)` is zero or has the sign of `b`: where floor and trunc of `a / b` agree. */
-function keepsSign(m: Node, b: Node): Node {
+/**
+ * `keep` where `m = fmod(a, b)` is zero or has the sign of `b` (where floor and trunc of `a / b`
+ * agree), else `fix`. Nested `where`s over values, not over bools (ONNX Runtime has no `Where`
+ * for bools).
+ */
+function bySign(m: Node, b: Node, keep: Node, fix: Node): Node {
   const zero = zeroLike(m);
-  const same = eq(lt(m, zero), lt(b, zero));
-  return ir.where(eq(m, zero), eq(zero, zero), same);
+  return ir.where(eq(m, zero), keep, ir.where(eq(lt(m, zero), lt(b, zero)), keep, fix));
 }
 
 /** PyTorch's `remainder` of two nodes of one shape and dtype: the sign of `b`. */
 export function remainderNode(a: Node, b: Node): Node {
   const m = ir.binary("fmod", a, b);
-  return ir.where(keepsSign(m, b), m, ir.binary("add", m, b));
+  return bySign(m, b, m, ir.binary("add", m, b));
 }
 
 /** The quotient `a / b` truncated toward zero (for `fmod`'s gradient). */
 export function truncDivNode(a: Node, b: Node): Node {
   const m = ir.binary("fmod", a, b);
   const one = ir.constNode(1, a.shape, a.dtype);
-  const fix = ir.where(keepsSign(m, b), zeroLike(a), one);
+  const fix = bySign(m, b, zeroLike(a), one);
   return ir.binary("add", ir.binary("floor_div", a, b), fix);
 }
