@@ -56,7 +56,9 @@ function evaluate(
     case "recip":
     case "sin":
     case "sigmoid":
-    case "tanh": {
+    case "tanh":
+    case "floor":
+    case "round": {
       const f = unaryScalar(node.op, node.dtype);
       for (let i = 0; i < out.length; i++) out[i] = f(a[i]);
       return out;
@@ -66,7 +68,9 @@ function evaluate(
     case "max":
     case "cmplt":
     case "cmpeq":
-    case "pow": {
+    case "pow":
+    case "floor_div":
+    case "fmod": {
       const f = binaryScalar(node.op, argDtypes[0]);
       for (let i = 0; i < out.length; i++) out[i] = f(a[i], b[i]);
       return out;

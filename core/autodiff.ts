@@ -12,6 +12,7 @@
 import { isFloat } from "./dtype.ts";
 import * as ir from "./ir.ts";
 import { add, full, mul, neg, recip, x0 } from "./rule_helpers.ts";
+import { truncDivNode } from "./rounding.ts";
 import type { Node, Op, OpAttrs } from "./ir.ts";
 
 /** A VJP rule: given the output cotangent `g` and the node, one cotangent per input (or null). */
@@ -67,6 +68,9 @@ export const VJP_RULES: { readonly [K in Op]: VjpRule<K> } = {
   sin: (g, n) => [mul(g, ir.unary("sin", add(x0(n), full(Math.PI / 2, n))))],
   sigmoid: (g, n) => [mul(g, mul(n, add(full(1, n), neg(n))))],
   tanh: (g, n) => [mul(g, add(full(1, n), neg(mul(n, n))))],
+  // Piecewise constant: zero gradient, as PyTorch's floor, round and floor_divide.
+  floor: () => [null],
+  round: () => [null],
   add: (g) => [g, g],
   mul: (g, n) => [mul(g, n.inputs[1]), mul(g, n.inputs[0])],
   max: (g, n) => {
@@ -84,6 +88,9 @@ export const VJP_RULES: { readonly [K in Op]: VjpRule<K> } = {
   },
   cmplt: () => [null, null],
   cmpeq: () => [null, null],
+  floor_div: () => [null, null],
+  // PyTorch's: d/da = 1, d/db = -trunc(a / b).
+  fmod: (g, n) => [g, neg(mul(g, truncDivNode(n.inputs[0], n.inputs[1])))],
   pow: (g, n) => {
     // PyTorch's rules: d/da = b·a^(b-1) (0 where b = 0), d/db = a^b·log(a) (0 where a = 0 <= b).
     const [a, b] = n.inputs;

@@ -16,11 +16,22 @@ export const UNARY_OPS = [
   "sin",
   "sigmoid",
   "tanh",
+  "floor",
+  "round",
 ] as const;
 /** An elementwise op of one float operand. */
 export type UnaryOp = typeof UNARY_OPS[number];
 
 /** Elementwise ops of two operands of equal shape and dtype; `cmplt`/`cmpeq` return `bool`. */
-export const BINARY_OPS = ["add", "mul", "max", "cmplt", "cmpeq", "pow"] as const;
+export const BINARY_OPS = [
+  "add",
+  "mul",
+  "max",
+  "cmplt",
+  "cmpeq",
+  "pow",
+  "floor_div",
+  "fmod",
+] as const;
 /** An elementwise op of two operands. */
 export type BinaryOp = typeof BINARY_OPS[number];

@@ -63,6 +63,10 @@ export interface OpAttrs {
   sigmoid: NoAttrs;
   /** Hyperbolic tangent. */
   tanh: NoAttrs;
+  /** The largest integer `<= x` (floats only). */
+  floor: NoAttrs;
+  /** The nearest integer, ties to even (floats only). */
+  round: NoAttrs;
   /** `a + b`. */
   add: NoAttrs;
   /** `a · b`. */
@@ -75,6 +79,14 @@ export interface OpAttrs {
   cmpeq: NoAttrs;
   /** `a` raised to `b`, with C's (and PyTorch's) special cases: `x^0 = 1^y = 1`. */
   pow: NoAttrs;
+  /**
+   * `floor(a / b)` as PyTorch's `floor_divide`: for floats from the exact `fmod` (IEEE results
+   * for `b = 0`); for int32 exact integer floor division, 0 where `b = 0`, wrapping for
+   * `-2^31 / -1`.
+   */
+  floor_div: NoAttrs;
+  /** C's `fmod`: the remainder of truncated division, sign of `a` (int32: 0 where `b = 0`). */
+  fmod: NoAttrs;
   /** `where(cond, a, b)`: `a` where `cond` is true, else `b`. */
   where: NoAttrs;
   /** Converts to the node's dtype. */

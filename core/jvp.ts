@@ -20,6 +20,7 @@ import { isFloat } from "./dtype.ts";
 import * as ir from "./ir.ts";
 import { proxyLeaf, substitute } from "./rewrite.ts";
 import { add, full, mul, neg, recip, x0 } from "./rule_helpers.ts";
+import { truncDivNode } from "./rounding.ts";
 import type { Node, Op } from "./ir.ts";
 import { fmtShape } from "./shape.ts";
 
@@ -59,6 +60,8 @@ export const JVP_RULES: { readonly [K in Op]: JvpRule<K> } = {
   sin: (ts, n) => scale(ts, ir.unary("sin", add(x0(n), full(Math.PI / 2, n)))),
   sigmoid: (ts, n) => scale(ts, mul(n, add(full(1, n), neg(n)))),
   tanh: (ts, n) => scale(ts, add(full(1, n), neg(mul(n, n)))),
+  floor: () => null,
+  round: () => null,
   add: ([ta, tb]) => addT(ta, tb),
   mul: ([ta, tb], n) => {
     const [a, b] = n.inputs;
@@ -79,6 +82,8 @@ export const JVP_RULES: { readonly [K in Op]: JvpRule<K> } = {
   },
   cmplt: () => null,
   cmpeq: () => null,
+  floor_div: () => null,
+  fmod: ([ta, tb], n) => addT(ta, tb && neg(mul(tb, truncDivNode(n.inputs[0], n.inputs[1])))),
   pow: ([ta, tb], n) => {
     // The transpose of the VJP rule (PyTorch's derivatives, zero where they mask).
     const [a, b] = n.inputs;

@@ -57,6 +57,7 @@ import {
   windows,
 } from "./pooling.ts";
 import type { SliceSpec, TensorKit } from "./tensor_like.ts";
+import { ceilNode, remainderNode, truncNode } from "./rounding.ts";
 
 export { manualSeed, type NestedArray } from "./creation.ts";
 
@@ -448,6 +449,120 @@ export class Tensor {
   /** Absolute value (gradient 0 at 0 as in PyTorch). */
   abs(): Tensor {
     return this.mul(this.sign());
+  }
+
+  /**
+   * The largest integer `<= x`, elementwise (as `torch.floor`: -0, NaN and ±Infinity are kept;
+   * int32 is returned as it is; gradient 0).
+   *
+   * @example
+   * ```ts
+   * import { Tensor } from "@symgrad/symgrad";
+   * const y = await Tensor.from([-1.5, -0.5, 0.5, 2]).floor().data();
+   * if (y.join() !== "-2,-1,0,2") throw new Error(`floor: ${y}`);
+   * ```
+   */
+  floor(): Tensor {
+    return this.#rounded("floor", (x) => ir.unary("floor", x));
+  }
+
+  /** The smallest integer `>= x`, elementwise (as `torch.ceil`; int32 as it is; gradient 0). */
+  ceil(): Tensor {
+    return this.#rounded("ceil", ceilNode);
+  }
+
+  /**
+   * The nearest integer, ties to even (as `torch.round`: `round(2.5) = 2`, `round(-0.5) = -0`;
+   * int32 as it is; gradient 0).
+   *
+   * @example
+   * ```ts
+   * import { Tensor } from "@symgrad/symgrad";
+   * const y = await Tensor.from([0.5, 1.5, 2.5, -2.5]).round().data();
+   * if (y.join() !== "0,2,2,-2") throw new Error(`round: ${y}`);
+   * ```
+   */
+  round(): Tensor {
+    return this.#rounded("round", (x) => ir.unary("round", x));
+  }
+
+  /** Rounds toward zero, elementwise (as `torch.trunc`; int32 as it is; gradient 0). */
+  trunc(): Tensor {
+    return this.#rounded("trunc", truncNode);
+  }
+
+  #rounded(op: string, f: (x: Node) => Node): Tensor {
+    this.#check(op);
+    if (this.dtype === "bool") {
+      throw new Error(`${op}: expected a float32, float64 or int32 tensor, got bool`);
+    }
+    return this.#wrap(this.dtype === "int32" ? this.node : f(this.node));
+  }
+
+  /**
+   * `floor(this / other)` with broadcasting, as `torch.floor_divide` and Python's `//`: dtypes
+   * promote as for {@link Tensor.add} (int32 stays int32 and is exact; an int32 tensor with a
+   * non-integer number computes in float32). Floats follow IEEE for a zero divisor
+   * (`1 // 0 = Infinity`, `0 // 0 = NaN`); int32 division by zero gives 0 (PyTorch raises) and
+   * `-2^31 // -1` wraps to `-2^31`. Gradient 0.
+   *
+   * @example
+   * ```ts
+   * import { Tensor } from "@symgrad/symgrad";
+   * const y = await Tensor.from([7, -7], { dtype: "int32" }).floorDivide(2).data();
+   * if (y.join() !== "3,-4") throw new Error(`floorDivide: ${y}`);
+   * ```
+   */
+  floorDivide(other: Tensor | number): Tensor {
+    const [a, b] = this.#integerOperands("floorDivide", other);
+    return this.#wrap(ir.binary("floor_div", a, b));
+  }
+
+  /**
+   * The remainder of floor division, with the sign of `other` (as `torch.remainder` and
+   * Python's `%`): `remainder(-7, 2) = 1`. Broadcasting and dtypes as
+   * {@link Tensor.floorDivide}; int32 remainders by zero are 0. Gradients as PyTorch's: 1 for
+   * `this`, `-floorDivide(this, other)` for `other`.
+   *
+   * @example
+   * ```ts
+   * import { Tensor } from "@symgrad/symgrad";
+   * const y = await Tensor.from([-7, 7]).remainder(Tensor.from([2, -2])).data();
+   * if (y.join() !== "1,-1") throw new Error(`remainder: ${y}`);
+   * ```
+   */
+  remainder(other: Tensor | number): Tensor {
+    const [a, b] = this.#integerOperands("remainder", other);
+    return this.#wrap(remainderNode(a, b));
+  }
+
+  /**
+   * The remainder of truncated division, with the sign of `this` (as `torch.fmod` and C's
+   * `fmod`): `fmod(-7, 2) = -1`; exact for floats. Broadcasting and dtypes as
+   * {@link Tensor.floorDivide}; int32 remainders by zero are 0. Gradients as PyTorch's: 1 for
+   * `this`, `-trunc(this / other)` for `other`.
+   *
+   * @example
+   * ```ts
+   * import { Tensor } from "@symgrad/symgrad";
+   * const y = await Tensor.from([-7, 7]).fmod(Tensor.from([2, -2])).data();
+   * if (y.join() !== "-1,1") throw new Error(`fmod: ${y}`);
+   * ```
+   */
+  fmod(other: Tensor | number): Tensor {
+    const [a, b] = this.#integerOperands("fmod", other);
+    return this.#wrap(ir.binary("fmod", a, b));
+  }
+
+  /** Broadcast operands of a division op, which takes no bool (as PyTorch). */
+  #integerOperands(op: string, other: Tensor | number): [Node, Node] {
+    if (this.dtype === "bool" || (typeof other !== "number" && other.dtype === "bool")) {
+      const got = typeof other === "number" ? "a number" : other.dtype;
+      throw new Error(
+        `${op}: expected float32, float64 or int32 operands, got ${this.dtype} and ${got}`,
+      );
+    }
+    return this.#operands(op, other);
   }
 
   #floatDtype(): DType {

@@ -69,12 +69,16 @@ export const BATCH_RULES: { readonly [K in Op]: BatchRule<K> } = {
   sin: unaryRule,
   sigmoid: unaryRule,
   tanh: unaryRule,
+  floor: unaryRule,
+  round: unaryRule,
   add: binaryRule,
   mul: binaryRule,
   max: binaryRule,
   cmplt: binaryRule,
   cmpeq: binaryRule,
   pow: binaryRule,
+  floor_div: binaryRule,
+  fmod: binaryRule,
   where: (xs, bs, _, b) => {
     const [c, x, y] = lifted(xs, bs, b);
     return ir.where(c, x, y);

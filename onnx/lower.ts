@@ -29,6 +29,8 @@ const UNARY: Record<string, string> = {
   sin: "Sin",
   sigmoid: "Sigmoid",
   tanh: "Tanh",
+  floor: "Floor",
+  round: "Round",
   detach: "Identity",
 };
 const BINARY: Record<string, string> = {
@@ -181,6 +183,8 @@ export class Lowering {
       }
       case "where":
         return this.#elementwise("Where", n.inputs, n);
+      case "fmod":
+        return this.emit("Mod", n.inputs.map((i) => this.value(i)), { fmod: 1 });
       case "cast":
         return this.emit("Cast", [this.value(x)], {
           to: elemTypeCode(n.dtype, "the result of cast"),

@@ -27,6 +27,7 @@ import {
   usedValues,
 } from "../../core/schedule.ts";
 import { fmtIndex, type Index, linearCoef, loopsOf } from "../../core/symbolic.ts";
+import { kernelHelpers } from "./rounding_source.ts";
 
 /** A chosen loop order: `order[position] = loop`, and the accumulator-row loop if any. */
 export interface LoopOrder {
@@ -109,7 +110,9 @@ export function aluSource(
 ): string {
   if (v.dtype === "int32") return int32Source(v, arg, dtypeOf);
   const src = aluDoubleSource(v, arg);
-  const exact = v.alu === "neg" || v.alu === "max" || v.alu === "where";
+  // floor, round and fmod results are float32 values; floor_div's helper rounds as it goes.
+  const exact = v.alu === "neg" || v.alu === "max" || v.alu === "where" || v.alu === "floor" ||
+    v.alu === "round" || v.alu === "fmod" || v.alu === "floor_div";
   return v.dtype === "float32" && !exact ? `Math.fround(${src})` : src;
 }
 
@@ -130,6 +133,10 @@ function int32Source(
       return `((${a} + ${b}) | 0)`;
     case "mul":
       return `Math.imul(${a}, ${b})`;
+    case "floor_div":
+      return `floorDivInt32(${a}, ${b})`;
+    case "fmod":
+      return `fmodInt32(${a}, ${b})`;
     case "cast":
       return dtypeOf(v.args[0]) === "bool"
         ? a
@@ -176,6 +183,14 @@ function aluDoubleSource(v: KernelValue & { op: "alu" }, arg: (i: number) => str
       return `(${a} ? ${b} : ${c})`;
     case "cast":
       return v.dtype === "bool" ? `(${a} ? 1 : 0)` : a;
+    case "floor":
+      return `Math.floor(${a})`;
+    case "round":
+      return `roundHalfEven(${a})`;
+    case "floor_div":
+      return `floorDivFloat(${a}, ${b}, ${v.dtype === "float32"})`;
+    case "fmod":
+      return `(${a} % ${b})`;
   }
 }
 
@@ -257,7 +272,7 @@ export function renderKernel(k: Kernel, buffers: readonly ScheduleBuffer[]): str
     atDepth[depthOf(v.deps)].push(`const v${i} = ${src};`);
   });
 
-  const lines: string[] = [`"use strict";`];
+  const lines: string[] = [`"use strict";`, ...kernelHelpers(k)];
   const outs = kernelOutputs(k);
   const outBufs = outs.map((o) => o.buffer);
   const dtypes = [...k.reads, ...outBufs].map((b) => `b${b}:${buffers[b].dtype}`).join(" ");

@@ -9,6 +9,7 @@
 
 import type { Cond, KernelValue } from "../../core/schedule.ts";
 import type { Index } from "../../core/symbolic.ts";
+import { ROUNDING_HELPERS } from "./wgsl_rounding.ts";
 
 /**
  * C's `pow` (which PyTorch follows) in WGSL, whose `pow` is undefined for negative or zero bases:
@@ -38,11 +39,14 @@ const POW_HELPER = `fn pow_c(a: f32, b: f32) -> f32 {
 }
 `;
 
-/** Helpers for floor division and non-negative remainders of possibly negative indices, and pow. */
+/**
+ * Helpers for floor division and non-negative remainders of possibly negative indices, pow, and
+ * the rounding and integer-division ops.
+ */
 export const INDEX_HELPERS =
   `fn fdiv(a: i32, d: i32) -> i32 { return select(a / d, (a - d + 1) / d, a < 0); }
 fn fmod(a: i32, d: i32) -> i32 { return ((a % d) + d) % d; }
-` + POW_HELPER;
+` + POW_HELPER + ROUNDING_HELPERS;
 
 /** The WGSL name of loop variable `l`. */
 export const loopName = (l: number): string => `i${l}`;
@@ -152,6 +156,14 @@ export function aluSource(
       return `select(0u, 1u, ${a} == ${b})`;
     case "pow":
       return `pow_c(${a}, ${b})`;
+    case "floor":
+      return `floor(${a})`;
+    case "round":
+      return `round(${a})`;
+    case "floor_div":
+      return v.dtype === "int32" ? `floor_div_i32(${a}, ${b})` : `floor_div_f32(${a}, ${b})`;
+    case "fmod":
+      return v.dtype === "int32" ? `fmod_i32(${a}, ${b})` : `fmod_f32(${a}, ${b})`;
     case "where":
       return `select(${c}, ${b}, ${a} != 0u)`;
     case "cast": {

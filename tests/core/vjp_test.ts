@@ -34,6 +34,16 @@ Deno.test("vjp: unary primitives match finite differences", async (t) => {
   await t.step("sin", () => checkUnary((x) => x.sin(), -3, 3));
   await t.step("sigmoid", () => checkUnary((x) => x.sigmoid(), -3, 3));
   await t.step("tanh", () => checkUnary((x) => x.tanh(), -3, 3));
+  await t.step("floor, round, floor_div and fmod", async () => {
+    // Piecewise-constant ops away from their jumps: every quotient a / b and every a is at least
+    // 0.1 from an integer and a half-integer, farther than any finite-difference step reaches.
+    const a = f64([5.3, -5.3, 7.9, -0.4, 2.6, -8.2]);
+    const b = f64([2, 2, -3, 1.5, -1.1, 0.7]);
+    const piecewise = (a: Tensor, b: Tensor) =>
+      a.fmod(b).add(a.remainder(b).mul(2)).add(a.floorDivide(b).mul(3))
+        .add(a.floor().mul(a)).add(a.round().mul(b)).add(a.trunc()).add(a.ceil().mul(b));
+    await gradcheck(piecewise, [a, b]);
+  });
 });
 
 /** Two float64 tensors of broadcastable shapes. */
@@ -258,6 +268,10 @@ Deno.test("vjp: every primitive with a rule has a check in this file", () => {
     "sin",
     "sigmoid",
     "tanh",
+    "floor",
+    "round",
+    "floor_div",
+    "fmod",
     "add",
     "mul",
     "max",
