@@ -56,6 +56,7 @@ import {
   mod,
   offset,
   scale,
+  simplifyUnder,
   substitute,
 } from "./symbolic.ts";
 
@@ -337,7 +338,8 @@ class KernelBuilder {
       const strides = contiguousStrides(n.shape);
       let flat = constIndex(0);
       idx.forEach((i, d) => (flat = add(flat, scale(i, n.shape[d] === 1 ? 0 : strides[d]))));
-      return this.load(this.bufferOf.get(id)!, flat, [...valid], n.dtype);
+      // The read happens only where `valid` holds: its div/mod may cancel there.
+      return this.load(this.bufferOf.get(id)!, simplifyUnder(flat, valid), [...valid], n.dtype);
     }
     this.nodes.add(id);
     const input = (k: number, at: readonly Index[] = idx, v: readonly Cond[] = valid) =>

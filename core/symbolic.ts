@@ -257,6 +257,74 @@ export function substitute(x: Index, map: (loop: number) => Index | undefined): 
   return out;
 }
 
+/** A known bound `lo <= index < hi` on an expression (a validity condition of a padded read). */
+export interface Bound {
+  /** The bounded expression. */
+  readonly index: Index;
+  /** Inclusive lower bound. */
+  readonly lo: number;
+  /** Exclusive upper bound. */
+  readonly hi: number;
+}
+
+/**
+ * An inclusive range of `e` where every bound holds: terms that form a multiple of a bounded
+ * expression take that bound's range, the others their own. Each term is counted once, so the
+ * range is sound whatever bounds are matched.
+ */
+function rangeUnder(e: Index, bounds: readonly Bound[]): [number, number] {
+  const rest = new Map(e.terms.map((t) => [atomKey(t.atom), t]));
+  let lo = e.c, hi = e.c;
+  for (const b of bounds) {
+    const g = b.index;
+    if (g.terms.length === 0) continue;
+    const lead = rest.get(atomKey(g.terms[0].atom));
+    if (lead === undefined || lead.coef % g.terms[0].coef !== 0) continue;
+    const a = lead.coef / g.terms[0].coef;
+    if (!g.terms.every((t) => rest.get(atomKey(t.atom))?.coef === a * t.coef)) continue;
+    for (const t of g.terms) rest.delete(atomKey(t.atom));
+    // a·(g − g.c) with g in [max(lo, g.min), min(hi − 1, g.max)].
+    const gl = Math.max(b.lo, g.min) - g.c, gh = Math.min(b.hi - 1, g.max) - g.c;
+    lo += a > 0 ? a * gl : a * gh;
+    hi += a > 0 ? a * gh : a * gl;
+  }
+  for (const t of rest.values()) {
+    const [l, h] = atomRange(t.atom);
+    lo += t.coef > 0 ? t.coef * l : t.coef * h;
+    hi += t.coef > 0 ? t.coef * h : t.coef * l;
+  }
+  return [Math.max(lo, e.min), Math.min(hi, e.max)];
+}
+
+/**
+ * `x` simplified where every bound holds: a div or mod whose argument stays within one multiple
+ * of its divisor there becomes a constant or a shift. A read of a padded, reshaped view needs
+ * this: outside the pad its index may be negative, so the reshape's div/mod of it only cancel
+ * once the pad's condition is known to hold (which is the only place the read happens).
+ */
+export function simplifyUnder(x: Index, bounds: readonly Bound[]): Index {
+  if (bounds.length === 0 || x.terms.every((t) => t.atom.kind === "loop")) return x;
+  let out = constIndex(x.c);
+  for (const t of x.terms) {
+    let v: Index;
+    if (t.atom.kind === "loop") {
+      v = fromAtom(t.atom);
+    } else {
+      const inner = simplifyUnder(t.atom.x, bounds);
+      const d = t.atom.d;
+      const [lo, hi] = rangeUnder(inner, bounds);
+      const q = Math.floor(lo / d);
+      if (q === Math.floor(hi / d)) {
+        v = t.atom.kind === "div" ? constIndex(q) : offset(inner, -q * d);
+      } else {
+        v = t.atom.kind === "div" ? div(inner, d) : mod(inner, d);
+      }
+    }
+    out = add(out, scale(v, t.coef));
+  }
+  return out;
+}
+
 /**
  * Renders `x` as source text; `loopName(i)` names loop variable `i`. Floor division and
  * modulus are written with `Math.floor` and `%` (operands of `mod` are never negative here

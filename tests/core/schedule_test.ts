@@ -5,7 +5,17 @@ import fc from "fast-check";
 import { Tensor } from "../../mod.ts";
 import { lower } from "../../core/program.ts";
 import { formatSchedule, type Kernel, schedule } from "../../core/schedule.ts";
-import { add, constIndex, div, type Index, loopVar, mod, scale } from "../../core/symbolic.ts";
+import {
+  add,
+  constIndex,
+  div,
+  type Index,
+  loopVar,
+  mod,
+  offset,
+  scale,
+  simplifyUnder,
+} from "../../core/symbolic.ts";
 
 /** Evaluates an index expression at loop values `vals`. */
 function evalIndex(x: Index, vals: readonly number[]): number {
@@ -65,6 +75,59 @@ Deno.test("symbolic simplification removes div/mod of in-range splits", () => {
   assertEquals(div(add(scale(i, 4), b), 8).key, div(i, 2).key);
 });
 
+Deno.test("simplifyUnder keeps the value wherever its bounds hold", () => {
+  // A reshape of a padded view: row-major split of a shifted flat index, bounded like a pad.
+  const bound = fc.record({
+    coefs: fc.array(fc.integer({ min: -3, max: 3 }), { minLength: 3, maxLength: 3 }),
+    c: fc.integer({ min: -4, max: 4 }),
+    lo: fc.integer({ min: -3, max: 6 }),
+    width: fc.integer({ min: 1, max: 10 }),
+  });
+  fc.assert(
+    fc.property(expr, fc.array(bound, { maxLength: 3 }), ({ coefs, c, d1, d2 }, bs) => {
+      const affine = (k: readonly number[], c0: number) => {
+        let x = constIndex(c0);
+        k.forEach((q, i) => (x = add(x, scale(loopVar(i, extents[i]), q))));
+        return x;
+      };
+      const x = affine(coefs, c);
+      const composed = add(
+        scale(div(offset(mod(x, d1 * d2), 1), d2), 5),
+        add(mod(offset(div(x, d1), 3), d2), div(add(x, scale(div(x, d2), d1)), d1 + 1)),
+      );
+      const bounds = bs.map((b) => ({ index: affine(b.coefs, b.c), lo: b.lo, hi: b.lo + b.width }));
+      const simple = simplifyUnder(composed, bounds);
+      for (let i = 0; i < 3; i++) {
+        for (let j = 0; j < 4; j++) {
+          for (let k = 0; k < 5; k++) {
+            const at = [i, j, k];
+            const holds = bounds.every((b) => {
+              const v = evalIndex(b.index, at);
+              return b.lo <= v && v < b.hi;
+            });
+            if (holds) assertEquals(evalIndex(simple, at) + 0, evalIndex(composed, at) + 0);
+          }
+        }
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("simplifyUnder cancels a reshape's div/mod of a padded index", () => {
+  // Row y − 1 of a [14, 14] image stored flat, read where 0 <= y − 1 < 14: the reshape splits
+  // 14·(y − 1) + (x − 1) + 196 (kept non-negative) into div/mod that only cancel in bounds.
+  const y = loopVar(0, 16), x = loopVar(1, 16);
+  const flat = add(scale(offset(y, -1), 14), offset(x, -1));
+  const shifted = offset(flat, 196);
+  const index = add(scale(mod(div(shifted, 14), 14), 14), mod(shifted, 14));
+  assert(index.terms.some((t) => t.atom.kind !== "loop"));
+  const bounds = [{ index: offset(y, -1), lo: 0, hi: 14 }, { index: offset(x, -1), lo: 0, hi: 14 }];
+  assertEquals(simplifyUnder(index, bounds).key, flat.key);
+  // Without the bound on x, the x split cannot go.
+  assert(simplifyUnder(index, bounds.slice(0, 1)).terms.some((t) => t.atom.kind !== "loop"));
+});
+
 function scheduleOf(...ts: Tensor[]) {
   return schedule(lower(ts.map((t) => t.node), (n) => n.op === "buffer").program);
 }
@@ -83,6 +146,14 @@ Deno.test("conv2d is one kernel with affine indexing", () => {
     assertEquals(s.kernels.length, 1, formatSchedule(s));
     assert(!hasDivMod(s.kernels[0]), formatSchedule(s, true));
   }
+});
+
+Deno.test("a convolution of a pooled, reshaped tensor reads it with affine indices", () => {
+  // The pool's output is stored with its leading axes merged; the conv pads a reshaped view.
+  const x = Tensor.rand([4, 3, 8, 8]), w = Tensor.rand([5, 3, 3, 3]);
+  const s = scheduleOf(x.relu().maxPool2d(2).conv2d(w, { padding: 1 }));
+  const conv = s.kernels.at(-1)!;
+  assert(!hasDivMod(conv), formatSchedule(s, true));
 });
 
 Deno.test("contiguous elementwise kernels run as one flat loop", () => {
