@@ -1,6 +1,7 @@
 /**
  * RBN forward and forward+backward (float32, training mode) in symgrad, jax-js (wasm device,
- * jit) and TF.js (wasm backend), in one run, with time ratios against symgrad.
+ * jit) and TF.js (wasm backend), in one run, with time ratios against symgrad; PyTorch's figure
+ * too when `--torch FILE` has the shape's `rbn_NxCxHxW_mode` case.
  *
  * Then the cases of bench/cases.ts (matmul, conv2d, the MNIST training step) in one table:
  * symgrad, PyTorch (read from `--torch FILE`, the output of `bench/torch_peer.py --json`),
@@ -42,6 +43,8 @@ if (import.meta.main) {
     const hh = h ?? await hostInputs(shape);
     const ours = (await timeRbn("cpu", shape, mode)).median_ms;
     const row: [string, number | string][] = [["symgrad cpu", ours]];
+    const torchMs = torch.get(`rbn_${shape.join("x")}_${mode}`);
+    if (torchMs !== undefined) row.push(["pytorch", torchMs]);
     const peers = [
       ["jax-js wasm jit", () => timeJax("wasm", shape, mode, hh)],
       ["tfjs wasm", () => timeTf("wasm", shape, mode, hh)],

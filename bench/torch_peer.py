@@ -5,7 +5,9 @@ Run by hand (never in tests): /usr/bin/python3 bench/torch_peer.py [--threads 2]
 reads such a file and shows these figures beside symgrad, jax-js and TF.js.
 Cases (same ids as bench/cases.ts): matmul 256³ and 512³, conv2d 16·64·32² → 64 3×3 padding 1
 forward and forward+backward (input and weight gradients), and one AdamW step of the MNIST
-example CNN (batch 64). The CNN uses torch's BatchNorm2d where symgrad's uses
+example CNN (batch 64); RBN 32·64·32² forward and forward+backward in training mode (cases
+`rbn_32x64x32x32_fwd` / `_fwdbwd`, loss sum(Y·G), gradients of the input and the five
+parameters), with tools/fixtures/rbn_reference.py's module. The CNN uses torch's BatchNorm2d where symgrad's uses
 RepresentativeBatchNorm2d (no PyTorch equivalent): a comparable amount of work per layer.
 Timing follows bench/timing.ts: warm-up for at least 5 steps and 1 s, then at least 5 steps
 and 1.5 s (at most 50), median / min / max in milliseconds.
@@ -96,6 +98,31 @@ def mnist_step(batch=64):
     return f"mnist_step_b{batch}", None, step
 
 
+def rbn_forward(x, wm, wv, wb, gamma, beta, eps=1e-5):
+    x = x + wm * x.mean((2, 3), keepdim=True)
+    z = F.batch_norm(x, None, None, None, None, True, 0.0, eps)
+    return gamma * torch.sigmoid(wv * z.mean((2, 3), keepdim=True) + wb) * z + beta
+
+
+def rbn(mode, shape=(32, 64, 32, 32)):
+    n, c, h, w = shape
+    g = torch.Generator().manual_seed(1)
+    params = [(mean + 0.1 * torch.randn(1, c, 1, 1, generator=g)).requires_grad_(True)
+              for mean in (0.0, 0.0, 0.0, 1.0, 0.0)]
+    x = torch.randn(n, c, h, w, generator=g, requires_grad=True)
+    gy = torch.randn(n, c, h, w, generator=g)
+
+    def fwd():
+        with torch.no_grad():
+            return rbn_forward(x, *params)
+
+    def fwdbwd():
+        y = rbn_forward(x, *params)
+        return torch.autograd.grad((y * gy).sum(), [x, *params])
+
+    return f"rbn_{n}x{c}x{h}x{w}_{mode}", None, fwd if mode == "fwd" else fwdbwd
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=2)
@@ -103,7 +130,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     for case_id, flops, step in [matmul(256), matmul(512), conv("fwd"), conv("fwdbwd"),
-                                 mnist_step()]:
+                                 mnist_step(), rbn("fwd"), rbn("fwdbwd")]:
         median, lo, hi = time_step(step)
         row = {"case": case_id, "median_ms": median, "min_ms": lo, "max_ms": hi,
                "backend": f"torch {torch.__version__} ({args.threads} threads)"}
