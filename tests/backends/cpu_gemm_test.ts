@@ -231,6 +231,41 @@ Deno.test("gemm: operands through nested pads (four conditions) and casts equal 
   );
 });
 
+Deno.test("gemm: padding conditions that depend on the batch point equal the interpreter", async () => {
+  // A padded along the batch axis: its rows are all zeros at some batch points, read at others,
+  // so the packing modes change from one batch point to the next.
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({
+        batch: fc.integer({ min: 1, max: 4 }),
+        m: fc.integer({ min: 1, max: 13 }),
+        k: fc.integer({ min: 1, max: 11 }),
+        n: fc.integer({ min: 1, max: 17 }),
+        before: fc.integer({ min: 0, max: 2 }),
+        seed: fc.nat(),
+      }),
+      async ({ batch, m, k, n, before, seed }) => {
+        const build = (backend: string): Built => {
+          const t = (shape: number[], s: number) =>
+            Tensor.from(values(shape.reduce((p, d) => p * d, 1), s, false), { shape, backend });
+          const nb = batch + before + 1;
+          const a = t([batch, m, k], seed).pad([[before, 1], [0, 0], [1, 0]]);
+          const b = t([nb, k + 1, n], seed + 1);
+          const outs = [a.matmul(b)];
+          return { outs, gemm: gemmKernels(outs) };
+        };
+        await assertSameOn(
+          build,
+          `batch-padded batch=${batch} m=${m} k=${k} n=${n} before=${before}`,
+          "float32",
+          Math.min(m, n) >= 2,
+        );
+      },
+    ),
+    { numRuns: 40 },
+  );
+});
+
 Deno.test("gemm: operands with fused elementwise prologues equal the interpreter", async () => {
   // A normalization, relu and max-pool fused into a convolution's input (as in the MNIST
   // model), and a sigmoid on a broadcast matmul operand; values and gradients.

@@ -71,36 +71,27 @@ function buildBlock(): Code {
 export const MODE = { gather: 0, check: 1, zero: 2, copy: 3, skip: 4 } as const;
 
 /**
- * `pack(dst, src, rows, inner, modes, tiles, kcl, w, rEndLast, c0, c1, bounds)`: packs `tiles`
- * tiles of `w`
- * rows over `kcl` K steps as `[tile][k][w]` floats at `dst`. Row `(t, kk)` reads
- * `src[inner[kk] + rows[t·w + j]]` (i32 tables at `rows`, `inner`; `src` a float address) for
- * `j < rEnd` (`w`, or `rEndLast` in the last tile) and stores zeros after that; its mode byte
- * at `modes + t·kcl + kk` says how (see {@link MODE}): `copy` reads `w` consecutive floats
- * from `src + 4·(inner[kk] + rows[t·w])` with vector loads; `check` reads element `j` only
- * where `lo_q <= c_q[t·w + j] < hi_q` for both conditions `q` (i32 tables at `c0`, `c1`; the
- * bounds are four i32 per row at `bounds + 16·(t·kcl + kk)`), else stores 0.
+ * `pack(dst, src, rows, inner, classes, modes, stride, tiles, kcl, w, rEndLast, c0, c1, bounds)`:
+ * packs `tiles` tiles of `w` rows over `kcl` K steps as `[tile][k][w]` floats at `dst`. Row
+ * `(t, kk)` reads `src[inner[kk] + rows[t·w + j]]` (i32 tables at `rows`, `inner`; `src` a float
+ * address) for `j < rEnd` (`w`, or `rEndLast` in the last tile) and stores zeros after that.
+ * How (see {@link MODE}) depends on the row's K class `c = classes[kk]` (i32) and its tile: the
+ * mode byte at `modes + c·stride + t`. `copy` reads `w` consecutive floats from
+ * `src + 4·(inner[kk] + rows[t·w])` with vector loads; `check` reads element `j` only where
+ * `lo_q <= c_q[t·w + j] < hi_q` for both conditions `q` (i32 tables at `c0`, `c1`; the bounds
+ * are four i32 per class at `bounds + 16·c`), else stores 0.
  */
+const PACK_PARAMS = 14;
+
 function buildPack(): Code {
-  const f = new Code(12);
-  const [dst, src, rows, inner, modes, tiles, kcl, w, rEndLast, c0, c1, bounds] = [
-    0,
-    1,
-    2,
-    3,
-    4,
-    5,
-    6,
-    7,
-    8,
-    9,
-    10,
-    11,
-  ];
+  const f = new Code(PACK_PARAMS);
+  const [dst, src, rows, inner, classes, modes, stride, tiles, kcl, w, rEndLast, c0, c1, bounds] =
+    Array.from({ length: PACK_PARAMS }, (_, i) => i);
   const bnd = f.local(I32), addr = f.local(I32), ok = f.local(I32), cT0 = f.local(I32);
   const cT1 = f.local(I32);
   const t = f.local(I32), kk = f.local(I32), j = f.local(I32), rEnd = f.local(I32);
   const mode = f.local(I32), base = f.local(I32), rowsT = f.local(I32), d = f.local(I32);
+  const cls = f.local(I32);
   f.get(dst).set(d);
   f.forLoop(t, () => f.i32(0), () => f.get(tiles), () => {
     // rEnd = t == tiles - 1 ? rEndLast : w
@@ -109,7 +100,9 @@ function buildPack(): Code {
     f.get(c0).get(t).get(w).op(OP.i32Mul).i32(4).op(OP.i32Mul).op(OP.i32Add).set(cT0);
     f.get(c1).get(t).get(w).op(OP.i32Mul).i32(4).op(OP.i32Mul).op(OP.i32Add).set(cT1);
     f.forLoop(kk, () => f.i32(0), () => f.get(kcl), () => {
-      f.get(modes).get(t).get(kcl).op(OP.i32Mul).op(OP.i32Add).get(kk).op(OP.i32Add)
+      // cls = classes[kk]; mode = modes[cls·stride + t]
+      f.get(classes).get(kk).i32(4).op(OP.i32Mul).op(OP.i32Add).op(OP.i32Load).memarg(2).set(cls);
+      f.get(modes).get(cls).get(stride).op(OP.i32Mul).op(OP.i32Add).get(t).op(OP.i32Add)
         .op(OP.i32Load8U).memarg(0, 0).set(mode);
       // base = src + 4·inner[kk]
       f.get(src).get(inner).get(kk).i32(4).op(OP.i32Mul).op(OP.i32Add).op(OP.i32Load).memarg(2)
@@ -136,9 +129,8 @@ function buildPack(): Code {
         f.else();
         f.i32(0).set(j);
         f.get(mode).i32(MODE.check).op(OP.i32Eq).if();
-        // bnd = bounds + 16·(t·kcl + kk): lo0, hi0, lo1, hi1
-        f.get(bounds).get(t).get(kcl).op(OP.i32Mul).get(kk).op(OP.i32Add).i32(16).op(OP.i32Mul)
-          .op(OP.i32Add).set(bnd);
+        // bnd = bounds + 16·cls: lo0, hi0, lo1, hi1
+        f.get(bounds).get(cls).i32(16).op(OP.i32Mul).op(OP.i32Add).set(bnd);
         f.forLoop(j, () => f.i32(0), () => f.get(rEnd), () => {
           // ok = (x0 - lo0) <u (hi0 - lo0) && (x1 - lo1) <u (hi1 - lo1)
           const inRange = (tab: number, at: number) => {
@@ -188,7 +180,7 @@ export function microKernelBytes(): Uint8Array<ArrayBuffer> {
       code: buildBlock(),
       exportAs: "block",
     }, {
-      params: [I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32, I32],
+      params: new Array(PACK_PARAMS).fill(I32),
       results: [],
       code: buildPack(),
       exportAs: "pack",

@@ -136,6 +136,23 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     innerMax: number;
     /** Longest source range one unit reads, in elements. */
     span: number;
+    /**
+     * K classes: K offsets whose conditions' inner parts are equal pack alike, so a row's mode
+     * depends on its class and its tile only. `classInner[c·nc + q]` is condition q's inner
+     * part in class c.
+     */
+    classes: Int32Array;
+    classCount: number;
+    classInner: Int32Array;
+    /** Mode per (class, tile) and bounds per class (see micro_kernel.ts), for `modeKey`. */
+    modeTable: Uint8Array;
+    boundsTable: Int32Array;
+    /** The conditions' constant and batch parts the tables were made for. */
+    modeKey: string | undefined;
+    /** The key whose tables are in the heap. */
+    heapKey: string | undefined;
+    /** Whether some row checks more than two conditions (packed here, element by element). */
+    straddles: boolean;
     /** Index tables of the loads and guards of an operand computed by elementwise ops. */
     exprTables: unknown;
     /** Loop values per group point, for the same operand. */
@@ -154,8 +171,6 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     out: Tables;
     lo: Int32Array;
     hi: Int32Array;
-    /** Each condition's constant and batch parts for the batch point being packed. */
-    base: Int32Array;
   }
   const prepared = new Map<string, Prepared>();
   const size = (e: readonly number[]) => e.reduce((p, x) => p * x, 1);
@@ -185,13 +200,23 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
       for (let u = 0; u < blocks.min.length; u++) {
         span = Math.max(span, blocks.max[u] - blocks.min[u] + innerMax - innerMin + 1);
       }
+      const conds = o.conds.map((c) => {
+        const t = tables(c.index, rows, job.k);
+        return { t, lo: c.lo, hi: c.hi, ...tileRanges(t.rows, w) };
+      });
+      const { classes, classCount, classInner } = kClasses(conds.map((c) => c.t.inner), nK);
       return {
         buffer: o.buffer,
         index,
-        conds: o.conds.map((c) => {
-          const t = tables(c.index, rows, job.k);
-          return { t, lo: c.lo, hi: c.hi, ...tileRanges(t.rows, w) };
-        }),
+        conds,
+        classes,
+        classCount,
+        classInner,
+        modeTable: new Uint8Array(classCount * contiguous.length),
+        boundsTable: new Int32Array(classCount * 4),
+        modeKey: undefined,
+        heapKey: undefined,
+        straddles: false,
         w,
         block,
         contiguous,
@@ -214,14 +239,14 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
         },
       };
     };
-    const nM = size(job.m), nN = size(job.n);
+    const nM = size(job.m), nN = size(job.n), nK = size(job.k);
     const nConds = Math.max(job.a.conds.length, job.b.conds.length);
     return {
       job,
       nB: size(job.batch),
       nM,
       nN,
-      nK: size(job.k),
+      nK,
       mBlocks: Math.ceil(nM / job.mc),
       nBlocks: Math.ceil(nN / job.nc),
       a: operand(job.a, job.m, job.mr, job.mc),
@@ -229,35 +254,101 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
       out: tables(job.out.index, job.m, job.n),
       lo: new Int32Array(nConds),
       hi: new Int32Array(nConds),
-      base: new Int32Array(nConds),
     };
   }
 
-  /** Where things live in the heap during one call (float/int element offsets). */
-  interface Layout {
-    pa: number;
-    pb: number;
-    pc: number;
-    modes: number; // byte offset
-    rowsA: number;
-    innerA: number;
-    rowsB: number;
-    innerB: number;
-    srcA: number;
-    srcB: number;
+  /** Numbers the distinct tuples `(inner_q[k])_q` over K in order of first appearance. */
+  function kClasses(inner: Int32Array[], nK: number) {
+    const classes = new Int32Array(nK);
+    if (inner.length === 0) return { classes, classCount: 1, classInner: new Int32Array(0) };
+    // Dense ids per condition, then one mixed-radix key per K offset.
+    const ids = inner.map((v) => {
+      const id = new Map<number, number>(), out = new Int32Array(nK);
+      for (let k = 0; k < nK; k++) {
+        let x = id.get(v[k]);
+        if (x === undefined) id.set(v[k], x = id.size);
+        out[k] = x;
+      }
+      return { out, n: id.size };
+    });
+    const seen = new Map<number, number>(), firstK: number[] = [];
+    for (let k = 0; k < nK; k++) {
+      let key = 0;
+      for (const { out, n } of ids) key = key * n + out[k];
+      let c = seen.get(key);
+      if (c === undefined) seen.set(key, c = seen.size), firstK.push(k);
+      classes[k] = c;
+    }
+    const nc = inner.length, classInner = new Int32Array(firstK.length * nc);
+    firstK.forEach((k, c) => inner.forEach((v, q) => classInner[c * nc + q] = v[k]));
+    return { classes, classCount: firstK.length, classInner };
+  }
+
+  /**
+   * Fills `o`'s mode and bounds tables for batch point `bi` (unless they are for the same
+   * condition offsets already): per class, each tile's range of condition values decides
+   * whether its rows are all inside (gather, or copy when consecutive), all outside (zeros) or
+   * straddle a bound (checked per element).
+   */
+  function modeTables(p: Prepared, o: Operand, bi: number): void {
+    const conds = o.conds, nc = conds.length, lo = p.lo, hi = p.hi;
+    let key = "";
+    for (let q = 0; q < nc; q++) key += `${conds[q].t.c + conds[q].t.batch[bi]},`;
+    if (key === o.modeKey) return;
+    o.modeKey = key;
+    o.straddles = false;
+    const nT = o.contiguous.length, modes = o.modeTable, bounds = o.boundsTable;
+    const q1 = Math.min(1, nc - 1);
+    for (let c = 0; c < o.classCount; c++) {
+      for (let q = 0; q < nc; q++) {
+        const s = conds[q].t.c + conds[q].t.batch[bi] + o.classInner[c * nc + q];
+        lo[q] = conds[q].lo - s;
+        hi[q] = conds[q].hi - s;
+      }
+      if (nc > 0) {
+        bounds[c * 4] = lo[0];
+        bounds[c * 4 + 1] = hi[0];
+        bounds[c * 4 + 2] = lo[q1];
+        bounds[c * 4 + 3] = hi[q1];
+      }
+      for (let t = 0; t < nT; t++) {
+        let mode = o.contiguous[t] === 1 ? 3 : 0;
+        for (let q = 0; q < nc; q++) {
+          const mn = conds[q].min[t], mx = conds[q].max[t];
+          if (mx < lo[q] || mn >= hi[q]) {
+            mode = 2;
+            break;
+          }
+          if (mn < lo[q] || mx >= hi[q]) mode = 1;
+        }
+        if (mode === 1 && nc > 2) {
+          mode = 4;
+          o.straddles = true;
+        }
+        modes[c * nT + t] = mode;
+      }
+    }
+  }
+
+  /** Where an operand's tables live in the heap (i32 element offsets; `modes` in bytes). */
+  interface OperandLayout {
+    rows: number;
+    inner: number;
+    conds: number[];
+    classes: number;
+    bounds: number;
+    modes: number;
   }
 
   /**
    * Packs tiles `[r0 / w, r0 / w + tiles)` (zero past `nR`) of K block `[k0, k0 + kcl)` of an
    * operand at `dst` as `[tile][k][w]`, reading the source copy at `srcPtr` (a byte address
    * such that element `e` of the operand's buffer, offset by its constant and batch parts, is
-   * at `srcPtr + 4e`). Padding conditions are checked against each tile's range of row values
-   * here: most rows are wholly inside (a gather, or vector copies when the tile's rows are
-   * consecutive) or wholly outside (zeros), and the wasm `pack` does those; the few rows that
-   * straddle a boundary are packed element by element after it.
+   * at `srcPtr + 4e`). The wasm `pack` does every row by its mode (see {@link modeTables});
+   * rows under more than two conditions that straddle a bound are packed element by element
+   * after it.
    */
   function packOperand(
-    p: Prepared,
     o: Operand,
     src: ArrayLike<number>,
     bi: number,
@@ -268,101 +359,46 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     kcl: number,
     dst: number,
     srcPtr: number,
-    rowsAt: number,
-    innerAt: number,
-    modesAt: number,
-    condsAt: readonly number[],
-    boundsAt: number,
+    at: OperandLayout,
   ): void {
-    const w = o.w;
-    const modes = bytes8;
-    const conds = o.conds, nc = conds.length, lo = p.lo, hi = p.hi;
-    const tile0 = r0 / w;
-    let straddle = false;
-    if (nc === 0) {
-      for (let t = 0; t < tiles; t++) {
-        // A plain loop: \`fill\` costs more than it saves on rows this short.
-        const m = modesAt + t * kcl, mode = o.contiguous[tile0 + t] === 1 ? 3 : 0;
-        for (let kk = 0; kk < kcl; kk++) modes[m + kk] = mode;
-      }
-    } else {
-      // The bounds depend on k only: work them out once per K row, then test each tile's range.
-      const base = p.base;
-      for (let q = 0; q < nc; q++) base[q] = conds[q].t.c + conds[q].t.batch[bi];
-      const q1 = Math.min(1, nc - 1);
-      for (let kk = 0; kk < kcl; kk++) {
-        for (let q = 0; q < nc; q++) {
-          const s = base[q] + conds[q].t.inner[k0 + kk];
-          lo[q] = conds[q].lo - s;
-          hi[q] = conds[q].hi - s;
-        }
-        for (let t = 0; t < tiles; t++) {
-          const tile = tile0 + t;
-          let mode = o.contiguous[tile] === 1 ? 3 : 0;
-          for (let q = 0; q < nc; q++) {
-            const mn = conds[q].min[tile], mx = conds[q].max[tile];
-            if (mx < lo[q] || mn >= hi[q]) {
-              mode = 2;
-              break;
-            }
-            if (mn < lo[q] || mx >= hi[q]) mode = 1;
-          }
-          if (mode === 1) {
-            if (nc > 2) {
-              mode = 4;
-              straddle = true;
-            } else {
-              const bAt = boundsAt / 4 + (t * kcl + kk) * 4;
-              ints[bAt] = lo[0];
-              ints[bAt + 1] = hi[0];
-              ints[bAt + 2] = lo[q1];
-              ints[bAt + 3] = hi[q1];
-            }
-          }
-          modes[modesAt + t * kcl + kk] = mode;
-        }
-      }
-    }
+    const w = o.w, tile0 = r0 / w, nT = o.contiguous.length;
     const rEndLast = Math.min(w, nR - (r0 + (tiles - 1) * w));
-    const c0 = condsAt.length > 0 ? (condsAt[0] + r0) * 4 : 0;
-    const c1 = condsAt.length > 1 ? (condsAt[1] + r0) * 4 : c0;
+    const c0 = at.conds.length > 0 ? (at.conds[0] + r0) * 4 : 0;
+    const c1 = at.conds.length > 1 ? (at.conds[1] + r0) * 4 : c0;
     packFn(
       dst * 4,
       srcPtr,
-      (rowsAt + r0) * 4,
-      (innerAt + k0) * 4,
-      modesAt,
+      (at.rows + r0) * 4,
+      (at.inner + k0) * 4,
+      (at.classes + k0) * 4,
+      at.modes + tile0,
+      nT,
       tiles,
       kcl,
       w,
       rEndLast,
       c0,
       c1,
-      boundsAt,
+      at.bounds * 4,
     );
-    if (!straddle) return;
-    const h = heap;
+    if (!o.straddles) return;
+    const h = heap, conds = o.conds, nc = conds.length;
     const rows = o.index.rows, inner = o.index.inner;
     const ob = o.index.c + o.index.batch[bi];
     for (let t = 0; t < tiles; t++) {
       const rb = r0 + t * w;
       const rEnd = Math.min(w, nR - rb);
       for (let kk = 0; kk < kcl; kk++) {
-        if (modes[modesAt + t * kcl + kk] !== 4) continue;
-        for (let q = 0; q < nc; q++) {
-          const ct = conds[q].t;
-          const s = ct.c + ct.batch[bi] + ct.inner[k0 + kk];
-          lo[q] = conds[q].lo - s;
-          hi[q] = conds[q].hi - s;
-        }
+        if (o.modeTable[o.classes[k0 + kk] * nT + tile0 + t] !== 4) continue;
         const base = ob + inner[k0 + kk];
         const d = dst + (t * kcl + kk) * w;
         let j = 0;
         for (; j < rEnd; j++) {
           let ok = true;
           for (let q = 0; q < nc; q++) {
-            const x = conds[q].t.rows[rb + j];
-            if (x < lo[q] || x >= hi[q]) {
+            const ct = conds[q].t;
+            const x = ct.c + ct.batch[bi] + ct.inner[k0 + kk] + ct.rows[rb + j];
+            if (x < conds[q].lo || x >= conds[q].hi) {
               ok = false;
               break;
             }
@@ -429,38 +465,48 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     if (p === undefined) prepared.set(text, p = prepare(text));
     const { job, nM, nN, nK, mBlocks, nBlocks } = p;
     const { mc, nc, kc, mr, nr } = job;
-    // Layout (in floats): panels, C tiles, modes, index tables, source copies.
+    // Layout (in floats): panels, C tiles, index and mode tables, source copies.
     // A's panels for every K block are kept while consecutive units share their rows, unless
     // that is more than CACHE_FLOATS.
     const kBlocks = Math.max(1, Math.ceil(nK / kc));
     const keepA = mc * kc * kBlocks <= CACHE_FLOATS;
     const pa = 0, pb = mc * kc * (keepA ? kBlocks : 1), pc = pb + nc * kc;
-    const rowsPerPack = Math.max(mc / mr, nc / nr) * kc;
-    const modesAt = (pc + mc * nc) * 4;
-    const boundsAt = modesAt + Math.ceil(rowsPerPack / 4) * 4;
-    const rowsA = boundsAt / 4 + rowsPerPack * 4;
-    const innerA = rowsA + nM, rowsB = innerA + nK, innerB = rowsB + nN;
-    let at = innerB + nK;
-    const condsA: number[] = [], condsB: number[] = [];
-    const condTables = (o: Operand, list: number[], n: number) => {
-      if (o.conds.length > 2) return;
-      for (let q = 0; q < o.conds.length; q++) list.push(at), at += n;
+    let at = pc + mc * nc;
+    const place = (o: Operand, nR: number): OperandLayout => {
+      const rows = at, inner = rows + nR, conds: number[] = [];
+      at = inner + nK;
+      // More than two conditions are checked in JavaScript, from the operand's own tables.
+      if (o.conds.length <= 2) {
+        for (let q = 0; q < o.conds.length; q++) {
+          conds.push(at), at += nR;
+        }
+      }
+      const classes = at, bounds = classes + nK, modes = (bounds + o.classCount * 4) * 4;
+      at = bounds + o.classCount * 4 + Math.ceil(o.modeTable.length / 4);
+      return { rows, inner, conds, classes, bounds, modes };
     };
-    condTables(p.a, condsA, nM);
-    condTables(p.b, condsB, nN);
+    const atA = place(p.a, nM), atB = place(p.b, nN);
     const srcAt = at, srcBt = srcAt + p.a.span;
     ensure(srcBt + p.b.span);
     // The tables depend on the job only: a thread's slices of one job copy them once.
     if (tablesOf !== p) {
-      const L = ints;
-      L.set(p.a.index.rows, rowsA);
-      L.set(p.a.index.inner, innerA);
-      L.set(p.b.index.rows, rowsB);
-      L.set(p.b.index.inner, innerB);
-      condsA.forEach((x, q) => L.set(p.a.conds[q].t.rows, x));
-      condsB.forEach((x, q) => L.set(p.b.conds[q].t.rows, x));
+      for (const [o, l] of [[p.a, atA], [p.b, atB]] as const) {
+        ints.set(o.index.rows, l.rows);
+        ints.set(o.index.inner, l.inner);
+        l.conds.forEach((x, q) => ints.set(o.conds[q].t.rows, x));
+        ints.set(o.classes, l.classes);
+        o.heapKey = undefined;
+      }
       tablesOf = p;
     }
+    // Modes and bounds depend on the batch point only through the conditions' batch parts.
+    const useModes = (o: Operand, l: OperandLayout, bi: number) => {
+      modeTables(p, o, bi);
+      if (o.heapKey === o.modeKey) return;
+      ints.set(o.boundsTable, l.bounds);
+      bytes8.set(o.modeTable, l.modes);
+      o.heapKey = o.modeKey;
+    };
     have[2] = have[5] = 0;
     let lastA = -1;
     type Src = ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> };
@@ -476,6 +522,8 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
       const mTiles = Math.ceil(mcl / mr), nTiles = Math.ceil(ncl / nr);
       const ptrA = packA ? 0 : stage(p.a, srcA, bi, mi, srcAt, have, 0);
       const ptrB = packB ? 0 : stage(p.b, srcB, bi, ni, srcBt, have, 3);
+      if (!packA) useModes(p.a, atA, bi);
+      if (!packB) useModes(p.b, atB, bi);
       const packedA = keepA && lastA === bi * mBlocks + mi;
       lastA = keepA ? bi * mBlocks + mi : -1;
       let k0 = 0;
@@ -483,46 +531,14 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
         const kcl = Math.min(kc, nK - k0);
         if (packB) {
           packB(heap, bufs, p.b.exprTables, p.b.loopValues, bi, n0, nTiles, nN, nr, k0, kcl, pb);
-        } else {packOperand(
-            p,
-            p.b,
-            srcB,
-            bi,
-            n0,
-            nTiles,
-            nN,
-            k0,
-            kcl,
-            pb,
-            ptrB,
-            rowsB,
-            innerB,
-            modesAt,
-            condsB,
-            boundsAt,
-          );}
+        } else {
+          packOperand(p.b, srcB, bi, n0, nTiles, nN, k0, kcl, pb, ptrB, atB);
+        }
         const paK = keepA ? pa + (k0 / kc) * mc * kc : pa;
         if (!packedA && packA) {
           packA(heap, bufs, p.a.exprTables, p.a.loopValues, bi, m0, mTiles, nM, mr, k0, kcl, paK);
         } else if (!packedA) {
-          packOperand(
-            p,
-            p.a,
-            srcA,
-            bi,
-            m0,
-            mTiles,
-            nM,
-            k0,
-            kcl,
-            paK,
-            ptrA,
-            rowsA,
-            innerA,
-            modesAt,
-            condsA,
-            boundsAt,
-          );
+          packOperand(p.a, srcA, bi, m0, mTiles, nM, k0, kcl, paK, ptrA, atA);
         }
         block(paK * 4, pb * 4, pc * 4, mTiles, nTiles, kcl, k0 === 0 ? 1 : 0);
         k0 += kc;
