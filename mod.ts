@@ -36,6 +36,7 @@ export { InterpreterBackend } from "./backends/interpreter.ts";
 export {
   CpuBackend,
   cpuThreads,
+  setCpuFma,
   setCpuGemm,
   setCpuSimd,
   setCpuThreads,

@@ -40,7 +40,7 @@ import { isShared, type KernelFn, ThreadPool } from "./thread_pool.ts";
 import { checkThreads, cpuThreads } from "./threads.ts";
 
 export { cpuThreads, setCpuThreads } from "./threads.ts";
-export { setCpuGemm } from "./gemm/render.ts";
+export { setCpuFma, setCpuGemm } from "./gemm/render.ts";
 export { setCpuSimd } from "./simd/render.ts";
 
 /** Options of {@link CpuBackend}. */

@@ -14,8 +14,9 @@
 
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
-import { CpuBackend, type DType, gradients, Tensor } from "../../mod.ts";
+import { CpuBackend, type DType, gradients, setCpuFma, Tensor } from "../../mod.ts";
 import { lower } from "../../core/program.ts";
+import { relaxedSimd } from "../../backends/cpu/gemm/micro_kernel.ts";
 import { firstDifference } from "./cpu_random_graphs.ts";
 
 /** Values of mixed magnitudes (so that a different summation order rounds differently). */
@@ -306,4 +307,77 @@ Deno.test("gemm: operands with fused elementwise prologues equal the interpreter
     ),
     { numRuns: 60 },
   );
+});
+
+Deno.test("gemm: fused multiply-adds stay within the float32 dot-product bound of the interpreter", async () => {
+  // Two float32 sums of the same K products in the same order are each within γ_K·Σ|a·b| of the
+  // exact sum (γ_K = K·u / (1 − K·u), u = 2⁻²⁴), whether each product is rounded or fused, so
+  // they differ by at most 2·γ_K·Σ|a·b|. Σ|a·b| is the same contraction of |a| and |b| in
+  // float64; gradients of Σ y·g give it for the gradients too. K is the longest reduction.
+  setCpuFma(true);
+  try {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          m: fc.integer({ min: 1, max: 13 }),
+          n: fc.integer({ min: 1, max: 21 }),
+          k: fc.integer({ min: 1, max: 600 }),
+          cin: fc.integer({ min: 1, max: 6 }),
+          hw: fc.integer({ min: 3, max: 12 }),
+          seed: fc.nat(),
+          special: fc.boolean(),
+        }),
+        async ({ m, n, k, cin, hw, seed, special }) => {
+          const run = (backend: string, abs: boolean) => {
+            const dtype: DType = abs ? "float64" : "float32";
+            const t = (shape: number[], s: number) => {
+              const v = values(shape.reduce((p, d) => p * d, 1), s, special);
+              return Tensor.from(abs ? v.map(Math.abs) : v, { shape, dtype, backend });
+            };
+            const a = t([m, k], seed), b = t([k, n], seed + 1);
+            const c = a.matmul(b);
+            const x = t([2, cin, hw, hw], seed + 2), w = t([n, cin, 3, 3], seed + 3);
+            const y = x.conv2d(w, { padding: 1 });
+            const loss = c.mul(t([m, n], seed + 4)).sum().add(
+              y.mul(t([2, n, hw, hw], seed + 5)).sum(),
+            );
+            return [c, y, ...gradients(loss, [a, b, x, w])];
+          };
+          const outs = run("cpu", false), ref = run("interpreter", false);
+          const bound = run("interpreter", true);
+          const sources = inspector.inspect(
+            lower(outs.map((o) => o.node), (x) => x.op === "buffer").program,
+          ).sources.filter((s) => s.includes(": gemm "));
+          // The conv2d forward pass alone has 2·n·hw² ≥ 18 outputs: always a GEMM.
+          assert.ok(sources.length > 0, "no kernel took the GEMM path");
+          const fused = sources.filter((s) => s.includes(", fma)")).length;
+          assert.equal(fused, relaxedSimd() ? sources.length : 0, "GEMM kernels with fma");
+          const K = Math.max(k, m, n, cin * 9, n * 9, 2 * hw * hw);
+          const u = 2 ** -24, gamma = (K * u) / (1 - K * u);
+          for (let i = 0; i < outs.length; i++) {
+            const [got, want, s] = await Promise.all(
+              [outs[i], ref[i], bound[i]].map((o) => o.data()),
+            );
+            for (let j = 0; j < got.length; j++) {
+              if (!Number.isFinite(want[j]) || !Number.isFinite(got[j])) {
+                assert.ok(
+                  Object.is(got[j], want[j]) || (Number.isNaN(got[j]) && Number.isNaN(want[j])),
+                  `output ${i}[${j}]: ${got[j]} vs ${want[j]}`,
+                );
+                continue;
+              }
+              const tol = 2 * gamma * s[j] + K * 2 ** -149;
+              assert.ok(
+                Math.abs(got[j] - want[j]) <= tol,
+                `output ${i}[${j}]: ${got[j]} vs ${want[j]}, bound ${tol} (m=${m} n=${n} k=${k})`,
+              );
+            }
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  } finally {
+    setCpuFma(undefined);
+  }
 });

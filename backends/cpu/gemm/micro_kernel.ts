@@ -8,8 +8,9 @@
  * (`[mt][nt][r][j]`). Each C tile keeps one float32 accumulator per output element (lanes are
  * different output columns); for `k` in order it adds `a[k][r] · b[k][j]` (an `f32x4.mul`, then
  * an `f32x4.add`: every product and every partial sum is rounded to float32, as the interpreter
- * rounds them). No fused multiply-add (relaxed SIMD's `f32x4.relaxed_madd`) on purpose: one
- * rounding instead of two would change the float32 sums. `first` starts the tiles at +0
+ * rounds them). The `fma` variant adds each product with relaxed SIMD's `f32x4.relaxed_madd`
+ * instead (fused where the hardware has FMA: one rounding instead of two, so its sums differ
+ * from the interpreter's in the last bits; opt-in, see render.ts). `first` starts the tiles at +0
  * instead of loading them, so a long reduction runs as consecutive `kc` blocks with the
  * accumulators carried through C in float32.
  *
@@ -24,7 +25,10 @@ export const MR = 4;
 export const NR = 8;
 const NV = NR / 4;
 
-function buildBlock(): Code {
+/** `f32x4.relaxed_madd` (a · b + c), a relaxed SIMD instruction (after 0xfd). */
+const RELAXED_MADD = 0x105;
+
+function buildBlock(fma: boolean): Code {
   // Parameters: pa, pb, pc, mTiles, nTiles, kc, first.
   const f = new Code(7);
   const [pa, pb, pc, mTiles, nTiles, kc, first] = [0, 1, 2, 3, 4, 5, 6];
@@ -52,7 +56,8 @@ function buildBlock(): Code {
           f.get(a).simd(OP.v128Load32Splat).memarg(2, 4 * r).set(av);
           for (let v = 0; v < NV; v++) {
             const x = acc[r * NV + v];
-            f.get(x).get(av).get(bv[v]).simd(OP.f32x4Mul).simd(OP.f32x4Add).set(x);
+            if (fma) f.get(av).get(bv[v]).get(x).simd(RELAXED_MADD).set(x);
+            else f.get(x).get(av).get(bv[v]).simd(OP.f32x4Mul).simd(OP.f32x4Add).set(x);
           }
         }
         f.get(a).i32(MR * 4).op(OP.i32Add).set(a);
@@ -167,17 +172,22 @@ function buildPack(): Code {
   return f;
 }
 
-let bytes: Uint8Array<ArrayBuffer> | undefined;
+const built = new Map<boolean, Uint8Array<ArrayBuffer>>();
 
-/** The module's binary (imports memory `env.mem`, exports `block`, `pack`); built on first use. */
-export function microKernelBytes(): Uint8Array<ArrayBuffer> {
-  bytes ??= encodeModule({
+/**
+ * The module's binary (imports memory `env.mem`, exports `block`, `pack`), with fused
+ * multiply-adds or without; built on first use.
+ */
+export function microKernelBytes(fma = false): Uint8Array<ArrayBuffer> {
+  let bytes = built.get(fma);
+  if (bytes !== undefined) return bytes;
+  bytes = encodeModule({
     memories: [{ name: "mem", shared: false, initial: 1 }],
     imports: [],
     functions: [{
       params: [I32, I32, I32, I32, I32, I32, I32],
       results: [],
-      code: buildBlock(),
+      code: buildBlock(fma),
       exportAs: "block",
     }, {
       params: new Array(PACK_PARAMS).fill(I32),
@@ -187,5 +197,20 @@ export function microKernelBytes(): Uint8Array<ArrayBuffer> {
     }],
     globals: 0,
   });
+  built.set(fma, bytes);
   return bytes;
+}
+
+let relaxed: boolean | undefined;
+
+/** Whether this engine compiles relaxed SIMD (`f32x4.relaxed_madd`). */
+export function relaxedSimd(): boolean {
+  if (relaxed === undefined) {
+    try {
+      relaxed = typeof WebAssembly === "object" && WebAssembly.validate(microKernelBytes(true));
+    } catch {
+      relaxed = false;
+    }
+  }
+  return relaxed;
 }
