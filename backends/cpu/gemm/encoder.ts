@@ -193,6 +193,7 @@ export const OP = {
   i32RemU: 0x70,
   i32And: 0x71,
   i32Shl: 0x74,
+  i32ShrU: 0x76,
   i32Or: 0x72,
   i32Eqz: 0x45,
   i32Eq: 0x46,

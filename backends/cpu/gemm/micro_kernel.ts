@@ -70,45 +70,39 @@ function buildBlock(fma: boolean): Code {
 }
 
 /**
- * Row modes of {@link buildPack}: gather, gather where two conditions hold, zeros, vector copy,
- * skip (packed by the caller).
+ * Row modes of {@link buildPack}: gather, gather where the row's mask says, zeros, vector copy.
  */
-export const MODE = { gather: 0, check: 1, zero: 2, copy: 3, skip: 4 } as const;
+export const MODE = { gather: 0, check: 1, zero: 2, copy: 3 } as const;
+
+const PACK_PARAMS = 12;
 
 /**
- * `pack(dst, src, rows, inner, classes, modes, stride, tiles, kcl, w, rEndLast, c0, c1, bounds)`:
- * packs `tiles` tiles of `w` rows over `kcl` K steps as `[tile][k][w]` floats at `dst`. Row
- * `(t, kk)` reads `src[inner[kk] + rows[t·w + j]]` (i32 tables at `rows`, `inner`; `src` a float
- * address) for `j < rEnd` (`w`, or `rEndLast` in the last tile) and stores zeros after that.
- * How (see {@link MODE}) depends on the row's K class `c = classes[kk]` (i32) and its tile: the
- * mode byte at `modes + c·stride + t`. `copy` reads `w` consecutive floats from
- * `src + 4·(inner[kk] + rows[t·w])` with vector loads; `check` reads element `j` only where
- * `lo_q <= c_q[t·w + j] < hi_q` for both conditions `q` (i32 tables at `c0`, `c1`; the bounds
- * are four i32 per class at `bounds + 16·c`), else stores 0.
+ * `pack(dst, src, rows, inner, classes, modes, masks, stride, tiles, kcl, w, rEndLast)`: packs
+ * `tiles` tiles of `w` (at most 8) rows over `kcl` K steps as `[tile][k][w]` floats at `dst`.
+ * Row `(t, kk)` reads `src[inner[kk] + rows[t·w + j]]` (i32 tables at `rows`, `inner`; `src` a
+ * float address) for `j < rEnd` (`w`, or `rEndLast` in the last tile) and stores zeros after
+ * that. How (see {@link MODE}) depends on the row's K class `c = classes[kk]` (i32) and its
+ * tile: the mode byte at `modes + c·stride + t`. `copy` reads `w` consecutive floats from
+ * `src + 4·(inner[kk] + rows[t·w])` with vector loads; `check` reads element `j` only where bit
+ * `j` of the mask byte at `masks + c·stride + t` is set, else stores 0.
  */
-const PACK_PARAMS = 14;
-
 function buildPack(): Code {
   const f = new Code(PACK_PARAMS);
-  const [dst, src, rows, inner, classes, modes, stride, tiles, kcl, w, rEndLast, c0, c1, bounds] =
-    Array.from({ length: PACK_PARAMS }, (_, i) => i);
-  const bnd = f.local(I32), addr = f.local(I32), ok = f.local(I32), cT0 = f.local(I32);
-  const cT1 = f.local(I32);
+  const [dst, src, rows, inner, classes, modes, masks, stride, tiles, kcl, w, rEndLast] = Array
+    .from({ length: PACK_PARAMS }, (_, i) => i);
+  const addr = f.local(I32), ok = f.local(I32), bits = f.local(I32), at = f.local(I32);
   const t = f.local(I32), kk = f.local(I32), j = f.local(I32), rEnd = f.local(I32);
   const mode = f.local(I32), base = f.local(I32), rowsT = f.local(I32), d = f.local(I32);
-  const cls = f.local(I32);
   f.get(dst).set(d);
   f.forLoop(t, () => f.i32(0), () => f.get(tiles), () => {
     // rEnd = t == tiles - 1 ? rEndLast : w
     f.get(rEndLast).get(w).get(t).get(tiles).i32(1).op(OP.i32Sub).op(OP.i32Eq).select().set(rEnd);
     f.get(rows).get(t).get(w).op(OP.i32Mul).i32(4).op(OP.i32Mul).op(OP.i32Add).set(rowsT);
-    f.get(c0).get(t).get(w).op(OP.i32Mul).i32(4).op(OP.i32Mul).op(OP.i32Add).set(cT0);
-    f.get(c1).get(t).get(w).op(OP.i32Mul).i32(4).op(OP.i32Mul).op(OP.i32Add).set(cT1);
     f.forLoop(kk, () => f.i32(0), () => f.get(kcl), () => {
-      // cls = classes[kk]; mode = modes[cls·stride + t]
-      f.get(classes).get(kk).i32(4).op(OP.i32Mul).op(OP.i32Add).op(OP.i32Load).memarg(2).set(cls);
-      f.get(modes).get(cls).get(stride).op(OP.i32Mul).op(OP.i32Add).get(t).op(OP.i32Add)
-        .op(OP.i32Load8U).memarg(0, 0).set(mode);
+      // at = classes[kk]·stride + t; mode = modes[at]
+      f.get(classes).get(kk).i32(4).op(OP.i32Mul).op(OP.i32Add).op(OP.i32Load).memarg(2)
+        .get(stride).op(OP.i32Mul).get(t).op(OP.i32Add).set(at);
+      f.get(modes).get(at).op(OP.i32Add).op(OP.i32Load8U).memarg(0, 0).set(mode);
       // base = src + 4·inner[kk]
       f.get(src).get(inner).get(kk).i32(4).op(OP.i32Mul).op(OP.i32Add).op(OP.i32Load).memarg(2)
         .i32(4).op(OP.i32Mul).op(OP.i32Add).set(base);
@@ -134,20 +128,9 @@ function buildPack(): Code {
         f.else();
         f.i32(0).set(j);
         f.get(mode).i32(MODE.check).op(OP.i32Eq).if();
-        // bnd = bounds + 16·cls: lo0, hi0, lo1, hi1
-        f.get(bounds).get(cls).i32(16).op(OP.i32Mul).op(OP.i32Add).set(bnd);
+        f.get(masks).get(at).op(OP.i32Add).op(OP.i32Load8U).memarg(0, 0).set(bits);
         f.forLoop(j, () => f.i32(0), () => f.get(rEnd), () => {
-          // ok = (x0 - lo0) <u (hi0 - lo0) && (x1 - lo1) <u (hi1 - lo1)
-          const inRange = (tab: number, at: number) => {
-            f.get(tab).get(j).i32(4).op(OP.i32Mul).op(OP.i32Add).op(OP.i32Load).memarg(2);
-            f.get(bnd).op(OP.i32Load).memarg(2, at).op(OP.i32Sub);
-            f.get(bnd).op(OP.i32Load).memarg(2, at + 4).get(bnd).op(OP.i32Load).memarg(2, at)
-              .op(OP.i32Sub);
-            f.op(OP.i32LtU);
-          };
-          inRange(cT0, 0);
-          inRange(cT1, 8);
-          f.op(OP.i32And).set(ok);
+          f.get(bits).get(j).op(OP.i32ShrU).i32(1).op(OP.i32And).set(ok);
           // An invalid element reads a harmless address (dst) and stores 0 instead.
           f.get(base).get(rowsT).get(j).i32(4).op(OP.i32Mul).op(OP.i32Add).op(OP.i32Load)
             .memarg(2).i32(4).op(OP.i32Mul).op(OP.i32Add).get(dst).get(ok).select().set(addr);
@@ -157,13 +140,11 @@ function buildPack(): Code {
         });
         f.end();
         f.end();
-        // Zeros after the last row (all of them in zero mode); skip mode leaves the row alone.
-        f.get(mode).i32(MODE.skip).op(OP.i32Ne).if();
+        // Zeros after the last row (all of them in zero mode).
         f.block().get(j).get(w).op(OP.i32GeS).brIf(0).loop();
         f.get(d).get(j).i32(4).op(OP.i32Mul).op(OP.i32Add).f32(0).op(OP.f32Store).memarg(2);
         f.get(j).i32(1).op(OP.i32Add).tee(j).get(w).op(OP.i32LtS).brIf(0);
         f.end().end();
-        f.end();
       }
       f.end();
       f.get(d).get(w).i32(4).op(OP.i32Mul).op(OP.i32Add).set(d);

@@ -144,15 +144,15 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     classes: Int32Array;
     classCount: number;
     classInner: Int32Array;
-    /** Mode per (class, tile) and bounds per class (see micro_kernel.ts), for `modeKey`. */
+    /**
+     * Mode per (class, tile), then the mask of rows inside every bound per (class, tile) (see
+     * micro_kernel.ts), for the conditions' offsets `modeKey`.
+     */
     modeTable: Uint8Array;
-    boundsTable: Int32Array;
     /** The conditions' constant and batch parts the tables were made for. */
     modeKey: string | undefined;
     /** The key whose tables are in the heap. */
     heapKey: string | undefined;
-    /** Whether some row checks more than two conditions (packed here, element by element). */
-    straddles: boolean;
     /** Index tables of the loads and guards of an operand computed by elementwise ops. */
     exprTables: unknown;
     /** Loop values per group point, for the same operand. */
@@ -212,11 +212,9 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
         classes,
         classCount,
         classInner,
-        modeTable: new Uint8Array(classCount * contiguous.length),
-        boundsTable: new Int32Array(classCount * 4),
+        modeTable: new Uint8Array(2 * classCount * contiguous.length),
         modeKey: undefined,
         heapKey: undefined,
-        straddles: false,
         w,
         block,
         contiguous,
@@ -285,10 +283,10 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
   }
 
   /**
-   * Fills `o`'s mode and bounds tables for batch point `bi` (unless they are for the same
+   * Fills `o`'s mode and mask tables for batch point `bi` (unless they are for the same
    * condition offsets already): per class, each tile's range of condition values decides
    * whether its rows are all inside (gather, or copy when consecutive), all outside (zeros) or
-   * straddle a bound (checked per element).
+   * straddle a bound (checked per row against the mask of rows inside).
    */
   function modeTables(p: Prepared, o: Operand, bi: number): void {
     const conds = o.conds, nc = conds.length, lo = p.lo, hi = p.hi;
@@ -296,20 +294,13 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     for (let q = 0; q < nc; q++) key += `${conds[q].t.c + conds[q].t.batch[bi]},`;
     if (key === o.modeKey) return;
     o.modeKey = key;
-    o.straddles = false;
-    const nT = o.contiguous.length, modes = o.modeTable, bounds = o.boundsTable;
-    const q1 = Math.min(1, nc - 1);
+    const nT = o.contiguous.length, modes = o.modeTable, w = o.w;
+    const masksAt = o.classCount * nT, nR = o.index.rows.length;
     for (let c = 0; c < o.classCount; c++) {
       for (let q = 0; q < nc; q++) {
         const s = conds[q].t.c + conds[q].t.batch[bi] + o.classInner[c * nc + q];
         lo[q] = conds[q].lo - s;
         hi[q] = conds[q].hi - s;
-      }
-      if (nc > 0) {
-        bounds[c * 4] = lo[0];
-        bounds[c * 4 + 1] = hi[0];
-        bounds[c * 4 + 2] = lo[q1];
-        bounds[c * 4 + 3] = hi[q1];
       }
       for (let t = 0; t < nT; t++) {
         let mode = o.contiguous[t] === 1 ? 3 : 0;
@@ -321,11 +312,18 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
           }
           if (mn < lo[q] || mx >= hi[q]) mode = 1;
         }
-        if (mode === 1 && nc > 2) {
-          mode = 4;
-          o.straddles = true;
-        }
         modes[c * nT + t] = mode;
+        if (mode !== 1) continue;
+        let mask = 0;
+        for (let j = 0; j < w && t * w + j < nR; j++) {
+          let ok = 1;
+          for (let q = 0; q < nc && ok; q++) {
+            const x = conds[q].t.rows[t * w + j];
+            if (x < lo[q] || x >= hi[q]) ok = 0;
+          }
+          mask |= ok << j;
+        }
+        modes[masksAt + c * nT + t] = mask;
       }
     }
   }
@@ -334,9 +332,7 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
   interface OperandLayout {
     rows: number;
     inner: number;
-    conds: number[];
     classes: number;
-    bounds: number;
     modes: number;
   }
 
@@ -344,14 +340,10 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
    * Packs tiles `[r0 / w, r0 / w + tiles)` (zero past `nR`) of K block `[k0, k0 + kcl)` of an
    * operand at `dst` as `[tile][k][w]`, reading the source copy at `srcPtr` (a byte address
    * such that element `e` of the operand's buffer, offset by its constant and batch parts, is
-   * at `srcPtr + 4e`). The wasm `pack` does every row by its mode (see {@link modeTables});
-   * rows under more than two conditions that straddle a bound are packed element by element
-   * after it.
+   * at `srcPtr + 4e`), each row by its mode (see {@link modeTables}).
    */
   function packOperand(
     o: Operand,
-    src: ArrayLike<number>,
-    bi: number,
     r0: number,
     tiles: number,
     nR: number,
@@ -362,9 +354,6 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     at: OperandLayout,
   ): void {
     const w = o.w, tile0 = r0 / w, nT = o.contiguous.length;
-    const rEndLast = Math.min(w, nR - (r0 + (tiles - 1) * w));
-    const c0 = at.conds.length > 0 ? (at.conds[0] + r0) * 4 : 0;
-    const c1 = at.conds.length > 1 ? (at.conds[1] + r0) * 4 : c0;
     packFn(
       dst * 4,
       srcPtr,
@@ -372,42 +361,13 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
       (at.inner + k0) * 4,
       (at.classes + k0) * 4,
       at.modes + tile0,
+      at.modes + o.classCount * nT + tile0,
       nT,
       tiles,
       kcl,
       w,
-      rEndLast,
-      c0,
-      c1,
-      at.bounds * 4,
+      Math.min(w, nR - (r0 + (tiles - 1) * w)),
     );
-    if (!o.straddles) return;
-    const h = heap, conds = o.conds, nc = conds.length;
-    const rows = o.index.rows, inner = o.index.inner;
-    const ob = o.index.c + o.index.batch[bi];
-    for (let t = 0; t < tiles; t++) {
-      const rb = r0 + t * w;
-      const rEnd = Math.min(w, nR - rb);
-      for (let kk = 0; kk < kcl; kk++) {
-        if (o.modeTable[o.classes[k0 + kk] * nT + tile0 + t] !== 4) continue;
-        const base = ob + inner[k0 + kk];
-        const d = dst + (t * kcl + kk) * w;
-        let j = 0;
-        for (; j < rEnd; j++) {
-          let ok = true;
-          for (let q = 0; q < nc; q++) {
-            const ct = conds[q].t;
-            const x = ct.c + ct.batch[bi] + ct.inner[k0 + kk] + ct.rows[rb + j];
-            if (x < conds[q].lo || x >= conds[q].hi) {
-              ok = false;
-              break;
-            }
-          }
-          h[d + j] = ok ? src[base + rows[rb + j]] : 0;
-        }
-        for (; j < w; j++) h[d + j] = 0;
-      }
-    }
   }
 
   let bytes8 = new Uint8Array(mem.buffer);
@@ -473,17 +433,9 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     const pa = 0, pb = mc * kc * (keepA ? kBlocks : 1), pc = pb + nc * kc;
     let at = pc + mc * nc;
     const place = (o: Operand, nR: number): OperandLayout => {
-      const rows = at, inner = rows + nR, conds: number[] = [];
-      at = inner + nK;
-      // More than two conditions are checked in JavaScript, from the operand's own tables.
-      if (o.conds.length <= 2) {
-        for (let q = 0; q < o.conds.length; q++) {
-          conds.push(at), at += nR;
-        }
-      }
-      const classes = at, bounds = classes + nK, modes = (bounds + o.classCount * 4) * 4;
-      at = bounds + o.classCount * 4 + Math.ceil(o.modeTable.length / 4);
-      return { rows, inner, conds, classes, bounds, modes };
+      const rows = at, inner = rows + nR, classes = inner + nK, modes = (classes + nK) * 4;
+      at = classes + nK + Math.ceil(o.modeTable.length / 4);
+      return { rows, inner, classes, modes };
     };
     const atA = place(p.a, nM), atB = place(p.b, nN);
     const srcAt = at, srcBt = srcAt + p.a.span;
@@ -493,17 +445,15 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
       for (const [o, l] of [[p.a, atA], [p.b, atB]] as const) {
         ints.set(o.index.rows, l.rows);
         ints.set(o.index.inner, l.inner);
-        l.conds.forEach((x, q) => ints.set(o.conds[q].t.rows, x));
         ints.set(o.classes, l.classes);
         o.heapKey = undefined;
       }
       tablesOf = p;
     }
-    // Modes and bounds depend on the batch point only through the conditions' batch parts.
+    // Modes and masks depend on the batch point only through the conditions' batch parts.
     const useModes = (o: Operand, l: OperandLayout, bi: number) => {
       modeTables(p, o, bi);
       if (o.heapKey === o.modeKey) return;
-      ints.set(o.boundsTable, l.bounds);
       bytes8.set(o.modeTable, l.modes);
       o.heapKey = o.modeKey;
     };
@@ -532,13 +482,13 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
         if (packB) {
           packB(heap, bufs, p.b.exprTables, p.b.loopValues, bi, n0, nTiles, nN, nr, k0, kcl, pb);
         } else {
-          packOperand(p.b, srcB, bi, n0, nTiles, nN, k0, kcl, pb, ptrB, atB);
+          packOperand(p.b, n0, nTiles, nN, k0, kcl, pb, ptrB, atB);
         }
         const paK = keepA ? pa + (k0 / kc) * mc * kc : pa;
         if (!packedA && packA) {
           packA(heap, bufs, p.a.exprTables, p.a.loopValues, bi, m0, mTiles, nM, mr, k0, kcl, paK);
         } else if (!packedA) {
-          packOperand(p.a, srcA, bi, m0, mTiles, nM, k0, kcl, paK, ptrA, atA);
+          packOperand(p.a, m0, mTiles, nM, k0, kcl, paK, ptrA, atA);
         }
         block(paK * 4, pb * 4, pc * 4, mTiles, nTiles, kcl, k0 === 0 ? 1 : 0);
         k0 += kc;
