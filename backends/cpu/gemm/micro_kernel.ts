@@ -93,11 +93,29 @@ function buildPack(): Code {
   const addr = f.local(I32), ok = f.local(I32), bits = f.local(I32), at = f.local(I32);
   const t = f.local(I32), kk = f.local(I32), j = f.local(I32), rEnd = f.local(I32);
   const mode = f.local(I32), base = f.local(I32), rowsT = f.local(I32), d = f.local(I32);
+  // Byte offsets of a full tile's rows, and whether the tile is full (as wide as `w`).
+  const ro = Array.from({ length: 8 }, () => f.local(I32)), full = f.local(I32);
+  /** Rows of a full tile of 8 or 4 rows unrolled (then j = w), else the `generic` loop. */
+  const byWidth = (elem: (j: number) => void, generic: () => void) => {
+    for (const n of [8, 4]) {
+      f.get(full).get(w).i32(n).op(OP.i32Eq).op(OP.i32And).if();
+      for (let jj = 0; jj < n; jj++) elem(jj);
+      f.i32(n).set(j).else();
+    }
+    generic();
+    f.end().end();
+  };
   f.get(dst).set(d);
   f.forLoop(t, () => f.i32(0), () => f.get(tiles), () => {
     // rEnd = t == tiles - 1 ? rEndLast : w
     f.get(rEndLast).get(w).get(t).get(tiles).i32(1).op(OP.i32Sub).op(OP.i32Eq).select().set(rEnd);
     f.get(rows).get(t).get(w).op(OP.i32Mul).i32(4).op(OP.i32Mul).op(OP.i32Add).set(rowsT);
+    // A full tile of 4 reads 4 entries past its rows: still table memory, and never used.
+    f.get(rEnd).get(w).op(OP.i32Eq).tee(full).if();
+    ro.forEach((r, jj) =>
+      f.get(rowsT).op(OP.i32Load).memarg(2, 4 * jj).i32(4).op(OP.i32Mul).set(r)
+    );
+    f.end();
     f.forLoop(kk, () => f.i32(0), () => f.get(kcl), () => {
       // at = classes[kk]·stride + t; mode = modes[at]
       f.get(classes).get(kk).i32(4).op(OP.i32Mul).op(OP.i32Add).op(OP.i32Load).memarg(2)
@@ -119,25 +137,35 @@ function buildPack(): Code {
       f.else();
       {
         f.get(mode).i32(MODE.gather).op(OP.i32Eq).if();
-        f.forLoop(j, () => f.i32(0), () => f.get(rEnd), () => {
-          f.get(d).get(j).i32(4).op(OP.i32Mul).op(OP.i32Add);
-          f.get(base).get(rowsT).get(j).i32(4).op(OP.i32Mul).op(OP.i32Add).op(OP.i32Load)
-            .memarg(2).i32(4).op(OP.i32Mul).op(OP.i32Add).op(OP.f32Load).memarg(2);
-          f.op(OP.f32Store).memarg(2);
-        });
+        byWidth((jj) => {
+          f.get(d).get(base).get(ro[jj]).op(OP.i32Add).op(OP.f32Load).memarg(2);
+          f.op(OP.f32Store).memarg(2, 4 * jj);
+        }, () =>
+          f.forLoop(j, () => f.i32(0), () => f.get(rEnd), () => {
+            f.get(d).get(j).i32(4).op(OP.i32Mul).op(OP.i32Add);
+            f.get(base).get(rowsT).get(j).i32(4).op(OP.i32Mul).op(OP.i32Add).op(OP.i32Load)
+              .memarg(2).i32(4).op(OP.i32Mul).op(OP.i32Add).op(OP.f32Load).memarg(2);
+            f.op(OP.f32Store).memarg(2);
+          }));
         f.else();
         f.i32(0).set(j);
         f.get(mode).i32(MODE.check).op(OP.i32Eq).if();
         f.get(masks).get(at).op(OP.i32Add).op(OP.i32Load8U).memarg(0, 0).set(bits);
-        f.forLoop(j, () => f.i32(0), () => f.get(rEnd), () => {
-          f.get(bits).get(j).op(OP.i32ShrU).i32(1).op(OP.i32And).set(ok);
-          // An invalid element reads a harmless address (dst) and stores 0 instead.
-          f.get(base).get(rowsT).get(j).i32(4).op(OP.i32Mul).op(OP.i32Add).op(OP.i32Load)
-            .memarg(2).i32(4).op(OP.i32Mul).op(OP.i32Add).get(dst).get(ok).select().set(addr);
-          f.get(d).get(j).i32(4).op(OP.i32Mul).op(OP.i32Add);
-          f.get(addr).op(OP.f32Load).memarg(2).f32(0).get(ok).select();
-          f.op(OP.f32Store).memarg(2);
-        });
+        // An invalid element reads a harmless address (dst) and stores 0 instead.
+        byWidth((jj) => {
+          f.get(bits).i32(jj).op(OP.i32ShrU).i32(1).op(OP.i32And).set(ok);
+          f.get(d);
+          f.get(base).get(ro[jj]).op(OP.i32Add).get(dst).get(ok).select().op(OP.f32Load).memarg(2);
+          f.f32(0).get(ok).select().op(OP.f32Store).memarg(2, 4 * jj);
+        }, () =>
+          f.forLoop(j, () => f.i32(0), () => f.get(rEnd), () => {
+            f.get(bits).get(j).op(OP.i32ShrU).i32(1).op(OP.i32And).set(ok);
+            f.get(base).get(rowsT).get(j).i32(4).op(OP.i32Mul).op(OP.i32Add).op(OP.i32Load)
+              .memarg(2).i32(4).op(OP.i32Mul).op(OP.i32Add).get(dst).get(ok).select().set(addr);
+            f.get(d).get(j).i32(4).op(OP.i32Mul).op(OP.i32Add);
+            f.get(addr).op(OP.f32Load).memarg(2).f32(0).get(ok).select();
+            f.op(OP.f32Store).memarg(2);
+          }));
         f.end();
         f.end();
         // Zeros after the last row (all of them in zero mode).
