@@ -205,6 +205,8 @@ export const OP = {
   i32LtU: 0x49,
   i32Load: 0x28,
   i32Store: 0x36,
+  i64Load: 0x29,
+  i64Store: 0x37,
   i32Load8U: 0x2d,
   i32Store8: 0x3a,
   f32Load: 0x2a,

@@ -2,9 +2,9 @@
  * The GEMM micro-kernel as a WebAssembly SIMD module, built once from a few lines of encoder
  * calls (no per-kernel code generation: sizes and addresses are runtime arguments).
  *
- * `block(pa, pb, pc, mTiles, nTiles, kc, first)` multiplies packed panels in the module's memory:
- * A is `mTiles` micro-panels of `kc × MR` floats (`[k][r]`), B is `nTiles` micro-panels of
- * `kc × NR` floats (`[k][j]`), and C holds one `MR × NR` tile per (mt, nt) pair
+ * `block<MR>(pa, pb, pc, mTiles, nTiles, kc, first)` (`MR` one of {@link MRS}) multiplies packed
+ * panels in the module's memory: A is `mTiles` micro-panels of `kc × MR` floats (`[k][r]`), B is
+ * `nTiles` micro-panels of `kc × NR` floats (`[k][j]`), and C holds one `MR × NR` tile per (mt, nt) pair
  * (`[mt][nt][r][j]`). Each C tile keeps one float32 accumulator per output element (lanes are
  * different output columns); for `k` in order it adds `a[k][r] · b[k][j]` (an `f32x4.mul`, then
  * an `f32x4.add`: every product and every partial sum is rounded to float32, as the interpreter
@@ -19,49 +19,74 @@
 
 import { Code, encodeModule, I32, OP, V128 } from "./encoder.ts";
 
-/** Rows of a micro tile (A values broadcast per k). */
-export const MR = 4;
+/** Rows of the micro tiles the module has: `block6` and `block4` (A values broadcast per k). */
+export const MRS = [6, 4] as const;
 /** Columns of a micro tile (two f32x4 vectors). */
 export const NR = 8;
 const NV = NR / 4;
+/** K steps per iteration of the micro-kernel's main loop (the rest run one by one). */
+const UNROLL = 4;
 
 /** `f32x4.relaxed_madd` (a · b + c), a relaxed SIMD instruction (after 0xfd). */
 const RELAXED_MADD = 0x105;
 
-function buildBlock(fma: boolean): Code {
+/**
+ * Rows per micro tile for a contraction with `nM` rows: 6 × 8 tiles keep 12 accumulators and
+ * run ≈ 5–10 % faster than 4 × 8, unless rounding `nM` up to 6 wastes more than that (8, 16
+ * or 32 rows stay on 4).
+ */
+export function chooseMr(nM: number): (typeof MRS)[number] {
+  const cost = (mr: number, speed: number) => Math.ceil(nM / mr) * mr / speed;
+  return cost(6, 1.08) < cost(4, 1) ? 6 : 4;
+}
+
+function buildBlock(fma: boolean, mr: number): Code {
   // Parameters: pa, pb, pc, mTiles, nTiles, kc, first.
   const f = new Code(7);
   const [pa, pb, pc, mTiles, nTiles, kc, first] = [0, 1, 2, 3, 4, 5, 6];
   const nt = f.local(I32), mt = f.local(I32), a = f.local(I32), b = f.local(I32);
-  const c = f.local(I32), k = f.local(I32);
-  const acc = Array.from({ length: MR * NV }, () => f.local(V128));
+  const c = f.local(I32), k = f.local(I32), kMain = f.local(I32);
+  const acc = Array.from({ length: mr * NV }, () => f.local(V128));
   const bv = Array.from({ length: NV }, () => f.local(V128));
   const av = f.local(V128);
   const zero = () => f.simd(0x0c).op(...new Array(16).fill(0)); // v128.const 0
+  /** The products of K step `u` after `a` and `b`, added in order. */
+  const step = (u: number) => {
+    bv.forEach((x, v) => f.get(b).simd(OP.v128Load).memarg(4, 16 * v + u * NR * 4).set(x));
+    for (let r = 0; r < mr; r++) {
+      f.get(a).simd(OP.v128Load32Splat).memarg(2, 4 * r + u * mr * 4).set(av);
+      for (let v = 0; v < NV; v++) {
+        const x = acc[r * NV + v];
+        if (fma) f.get(av).get(bv[v]).get(x).simd(RELAXED_MADD).set(x);
+        else f.get(x).get(av).get(bv[v]).simd(OP.f32x4Mul).simd(OP.f32x4Add).set(x);
+      }
+    }
+  };
+  const advance = (steps: number) => {
+    f.get(a).i32(mr * 4 * steps).op(OP.i32Add).set(a);
+    f.get(b).i32(NR * 4 * steps).op(OP.i32Add).set(b);
+  };
+  f.get(kc).i32(-UNROLL).op(OP.i32And).set(kMain);
   f.forLoop(nt, () => f.i32(0), () => f.get(nTiles), () => {
     f.forLoop(mt, () => f.i32(0), () => f.get(mTiles), () => {
-      // a = pa + mt·kc·MR·4; b = pb + nt·kc·NR·4; c = pc + (mt·nTiles + nt)·MR·NR·4
-      f.get(pa).get(mt).get(kc).op(OP.i32Mul).i32(MR * 4).op(OP.i32Mul).op(OP.i32Add).set(a);
+      // a = pa + mt·kc·mr·4; b = pb + nt·kc·NR·4; c = pc + (mt·nTiles + nt)·mr·NR·4
+      f.get(pa).get(mt).get(kc).op(OP.i32Mul).i32(mr * 4).op(OP.i32Mul).op(OP.i32Add).set(a);
       f.get(pb).get(nt).get(kc).op(OP.i32Mul).i32(NR * 4).op(OP.i32Mul).op(OP.i32Add).set(b);
-      f.get(pc).get(mt).get(nTiles).op(OP.i32Mul).get(nt).op(OP.i32Add).i32(MR * NR * 4)
+      f.get(pc).get(mt).get(nTiles).op(OP.i32Mul).get(nt).op(OP.i32Add).i32(mr * NR * 4)
         .op(OP.i32Mul).op(OP.i32Add).set(c);
       f.get(first).if();
       for (const x of acc) zero().set(x);
       f.else();
       acc.forEach((x, i) => f.get(c).simd(OP.v128Load).memarg(4, 16 * i).set(x));
       f.end();
-      f.forLoop(k, () => f.i32(0), () => f.get(kc), () => {
-        bv.forEach((x, v) => f.get(b).simd(OP.v128Load).memarg(4, 16 * v).set(x));
-        for (let r = 0; r < MR; r++) {
-          f.get(a).simd(OP.v128Load32Splat).memarg(2, 4 * r).set(av);
-          for (let v = 0; v < NV; v++) {
-            const x = acc[r * NV + v];
-            if (fma) f.get(av).get(bv[v]).get(x).simd(RELAXED_MADD).set(x);
-            else f.get(x).get(av).get(bv[v]).simd(OP.f32x4Mul).simd(OP.f32x4Add).set(x);
-          }
-        }
-        f.get(a).i32(MR * 4).op(OP.i32Add).set(a);
-        f.get(b).i32(NR * 4).op(OP.i32Add).set(b);
+      // Unrolled, the loop's own instructions stop competing with the arithmetic.
+      f.forLoop(k, () => f.i32(0), () => f.get(kMain), () => {
+        for (let u = 0; u < UNROLL; u++) step(u);
+        advance(UNROLL);
+      }, UNROLL);
+      f.forLoop(k, () => f.get(kMain), () => f.get(kc), () => {
+        step(0);
+        advance(1);
       });
       acc.forEach((x, i) => f.get(c).get(x).simd(OP.v128Store).memarg(4, 16 * i));
     });
@@ -78,7 +103,7 @@ const PACK_PARAMS = 12;
 
 /**
  * `pack(dst, src, rows, inner, classes, modes, masks, stride, tiles, kcl, w, rEndLast)`: packs
- * `tiles` tiles of `w` (at most 8) rows over `kcl` K steps as `[tile][k][w]` floats at `dst`.
+ * `tiles` tiles of `w` (at most 8; copies need 4, 6 or 8) rows over `kcl` K steps as `[tile][k][w]` floats at `dst`.
  * Row `(t, kk)` reads `src[inner[kk] + rows[t·w + j]]` (i32 tables at `rows`, `inner`; `src` a
  * float address) for `j < rEnd` (`w`, or `rEndLast` in the last tile) and stores zeros after
  * that. How (see {@link MODE}) depends on the row's K class `c = classes[kk]` (i32) and its
@@ -95,22 +120,23 @@ function buildPack(): Code {
   const mode = f.local(I32), base = f.local(I32), rowsT = f.local(I32), d = f.local(I32);
   // Byte offsets of a full tile's rows, and whether the tile is full (as wide as `w`).
   const ro = Array.from({ length: 8 }, () => f.local(I32)), full = f.local(I32);
-  /** Rows of a full tile of 8 or 4 rows unrolled (then j = w), else the `generic` loop. */
+  /** Rows of a full tile of 8, 6 or 4 rows unrolled (then j = w), else the `generic` loop. */
   const byWidth = (elem: (j: number) => void, generic: () => void) => {
-    for (const n of [8, 4]) {
+    const widths = [8, 6, 4];
+    for (const n of widths) {
       f.get(full).get(w).i32(n).op(OP.i32Eq).op(OP.i32And).if();
       for (let jj = 0; jj < n; jj++) elem(jj);
       f.i32(n).set(j).else();
     }
     generic();
-    f.end().end();
+    for (const _ of widths) f.end();
   };
   f.get(dst).set(d);
   f.forLoop(t, () => f.i32(0), () => f.get(tiles), () => {
     // rEnd = t == tiles - 1 ? rEndLast : w
     f.get(rEndLast).get(w).get(t).get(tiles).i32(1).op(OP.i32Sub).op(OP.i32Eq).select().set(rEnd);
     f.get(rows).get(t).get(w).op(OP.i32Mul).i32(4).op(OP.i32Mul).op(OP.i32Add).set(rowsT);
-    // A full tile of 4 reads 4 entries past its rows: still table memory, and never used.
+    // A full tile narrower than 8 reads entries past its rows: still table memory, never used.
     f.get(rEnd).get(w).op(OP.i32Eq).tee(full).if();
     ro.forEach((r, jj) =>
       f.get(rowsT).op(OP.i32Load).memarg(2, 4 * jj).i32(4).op(OP.i32Mul).set(r)
@@ -128,11 +154,17 @@ function buildPack(): Code {
       {
         f.get(base).get(rowsT).op(OP.i32Load).memarg(2).i32(4).op(OP.i32Mul).op(OP.i32Add)
           .set(base);
-        f.forLoop(j, () => f.i32(0), () => f.get(w), () => {
+        // Four floats at a time, then two (a tile of 6) as one 64-bit word: exactly w floats.
+        f.forLoop(j, () => f.i32(0), () => f.get(w).i32(-4).op(OP.i32And), () => {
           f.get(d).get(j).i32(4).op(OP.i32Mul).op(OP.i32Add);
           f.get(base).get(j).i32(4).op(OP.i32Mul).op(OP.i32Add).simd(OP.v128Load).memarg(0);
           f.simd(OP.v128Store).memarg(0);
         }, 4);
+        f.get(w).i32(2).op(OP.i32And).if();
+        f.get(d).get(j).i32(4).op(OP.i32Mul).op(OP.i32Add);
+        f.get(base).get(j).i32(4).op(OP.i32Mul).op(OP.i32Add).op(OP.i64Load).memarg(2);
+        f.op(OP.i64Store).memarg(2);
+        f.end();
       }
       f.else();
       {
@@ -184,7 +216,7 @@ function buildPack(): Code {
 const built = new Map<boolean, Uint8Array<ArrayBuffer>>();
 
 /**
- * The module's binary (imports memory `env.mem`, exports `block`, `pack`), with fused
+ * The module's binary (imports memory `env.mem`, exports `block6`, `block4`, `pack`), with fused
  * multiply-adds or without; built on first use.
  */
 export function microKernelBytes(fma = false): Uint8Array<ArrayBuffer> {
@@ -193,17 +225,20 @@ export function microKernelBytes(fma = false): Uint8Array<ArrayBuffer> {
   bytes = encodeModule({
     memories: [{ name: "mem", shared: false, initial: 1 }],
     imports: [],
-    functions: [{
-      params: [I32, I32, I32, I32, I32, I32, I32],
-      results: [],
-      code: buildBlock(fma),
-      exportAs: "block",
-    }, {
-      params: new Array(PACK_PARAMS).fill(I32),
-      results: [],
-      code: buildPack(),
-      exportAs: "pack",
-    }],
+    functions: [
+      ...MRS.map((mr) => ({
+        params: [I32, I32, I32, I32, I32, I32, I32],
+        results: [],
+        code: buildBlock(fma, mr),
+        exportAs: `block${mr}`,
+      })),
+      {
+        params: new Array(PACK_PARAMS).fill(I32),
+        results: [],
+        code: buildPack(),
+        exportAs: "pack",
+      },
+    ],
     globals: 0,
   });
   built.set(fma, bytes);

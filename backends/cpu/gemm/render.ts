@@ -15,7 +15,7 @@
 import type { Cond, Kernel, ScheduleBuffer } from "../../../core/schedule.ts";
 import { fmtIndex, loopsOf } from "../../../core/symbolic.ts";
 import { aluSource, literal } from "../render.ts";
-import { microKernelBytes, MR, NR, relaxedSimd } from "./micro_kernel.ts";
+import { chooseMr, microKernelBytes, NR, relaxedSimd } from "./micro_kernel.ts";
 import { type GemmOperand, recogniseGemm } from "./recognise.ts";
 import { type GemmJob, gemmRuntime } from "./runtime.ts";
 
@@ -24,10 +24,13 @@ export const GEMM_ENV = "SYMGRAD_CPU_GEMM";
 /** The environment variable that turns fused multiply-adds on (`1`). */
 export const FMA_ENV = "SYMGRAD_CPU_FMA";
 
-/** K block: a packed A micro-panel of `KC × MR` and B micro-panel stay in L1. */
+/** K block: a packed A micro-panel of `KC × mr` and B micro-panel stay in L1. */
 const KC = 256;
-/** Largest row and column blocks per unit; smaller when that leaves too few units to share. */
-const MC = 64, NC = 256;
+/**
+ * Largest row blocks (by tile height) and column blocks per unit; smaller when that leaves too
+ * few units to share.
+ */
+const MC: Record<number, number> = { 4: 64, 6: 72 }, NC = 256;
 /** Outputs per batch point below which a contraction stays on the JavaScript loops. */
 const MIN_OUTPUTS = 4;
 /** Units wanted per job, so that threads can balance. */
@@ -215,16 +218,17 @@ export function renderGemmKernel(
   // Dot products (one output per batch point, as in normalization statistics) fill one lane of
   // a tile: the JavaScript loop's scalar accumulator does them as fast without packing.
   if (nM * nN < MIN_OUTPUTS) return undefined;
-  let mc = Math.min(MC, roundUp(Math.max(nM, 1), MR));
+  const mr = chooseMr(nM);
+  let mc = Math.min(MC[mr], roundUp(Math.max(nM, 1), mr));
   let nc = Math.min(NC, roundUp(Math.max(nN, 1), NR));
   const units = () => nB * Math.ceil(nM / mc) * Math.ceil(nN / nc);
   while (units() < MIN_UNITS && nc > 4 * NR) nc = roundUp(nc / 2, NR);
-  while (units() < MIN_UNITS && mc > 4 * MR) mc = roundUp(mc / 2, MR);
-  const job: GemmJob = { ...plan, mc, nc, kc: KC, mr: MR, nr: NR };
+  while (units() < MIN_UNITS && mc > 4 * mr) mc = roundUp(mc / 2, mr);
+  const job: GemmJob = { ...plan, mc, nc, kc: KC, mr, nr: NR };
   const fma = cpuFma();
   let prelude = preludes.get(fma);
   if (prelude === undefined) {
-    const key = `symgrad.cpu.gemm.v1${fma ? ".fma" : ""}`;
+    const key = `symgrad.cpu.gemm.v2${fma ? ".fma" : ""}`;
     prelude = `const R = globalThis[Symbol.for("${key}")] ??= (${gemmRuntime})(` +
       `new Uint8Array([${microKernelBytes(fma).join(",")}]));`;
     preludes.set(fma, prelude);

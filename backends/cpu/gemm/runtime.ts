@@ -58,7 +58,7 @@ export interface GemmJob extends Pick<GemmPlan, "batch" | "m" | "n" | "k" | "a" 
   readonly nc: number;
   /** Length of a K block. */
   readonly kc: number;
-  /** Rows of the micro-kernel's tile. */
+  /** Rows of the micro-kernel's tile (the module has `block${mr}`). */
   readonly mr: number;
   /** Columns of the micro-kernel's tile. */
   readonly nr: number;
@@ -73,7 +73,7 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
   const mem = new WebAssembly.Memory({ initial: 8 });
   const inst = new WebAssembly.Instance(module, { env: { mem } });
   const packFn = inst.exports.pack as (...args: number[]) => void;
-  const block = inst.exports.block as (
+  type Block = (
     pa: number,
     pb: number,
     pc: number,
@@ -134,7 +134,7 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     blockMax: Int32Array;
     innerMin: number;
     innerMax: number;
-    /** Longest source range one unit reads, in elements. */
+    /** Source floats staged at a time: the longest range one unit reads, or more. */
     span: number;
     /**
      * K classes: K offsets whose conditions' inner parts are equal pack alike, so a row's mode
@@ -173,6 +173,8 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     hi: Int32Array;
   }
   const prepared = new Map<string, Prepared>();
+  /** Most source floats staged at once per operand (4 MiB). */
+  const WINDOW = 1 << 20;
   const size = (e: readonly number[]) => e.reduce((p, x) => p * x, 1);
 
   function prepare(text: string): Prepared {
@@ -196,10 +198,15 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
         inners = tileRanges(index.inner, Math.max(1, index.inner.length));
       const innerMin = index.inner.length ? inners.min[0] : 0;
       const innerMax = index.inner.length ? inners.max[0] : 0;
-      let span = 1;
+      let span = 1, lo = Infinity, hi = -Infinity;
       for (let u = 0; u < blocks.min.length; u++) {
         span = Math.max(span, blocks.max[u] - blocks.min[u] + innerMax - innerMin + 1);
+        lo = Math.min(lo, blocks.min[u]);
+        hi = Math.max(hi, blocks.max[u]);
       }
+      // Blocks often read overlapping strided ranges (a matmul's column blocks, the images of
+      // a convolution's batch): one copy of up to WINDOW floats serves the blocks after it.
+      const window = Math.max(span, Math.min(hi - lo + innerMax - innerMin + 1, WINDOW));
       const conds = o.conds.map((c) => {
         const t = tables(c.index, rows, job.k);
         return { t, lo: c.lo, hi: c.hi, ...tileRanges(t.rows, w) };
@@ -222,7 +229,7 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
         blockMax: blocks.max,
         innerMin,
         innerMax,
-        span: o.expr ? 1 : span,
+        span: o.expr ? 1 : window,
         exprTables: o.expr && Object.fromEntries(
           Object.entries(o.expr.reads).map(([i, r]) => [i, {
             index: r.index && tables(r.index, rows, job.k),
@@ -383,9 +390,19 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     }
   }
 
+  /** The source range `[from, to)` unit `(bi, block)` of operand `o` reads. */
+  function rangeFrom(o: Operand, bi: number, block: number): number {
+    return Math.max(0, o.index.c + o.index.batch[bi] + o.blockMin[block] + o.innerMin);
+  }
+  function rangeTo(o: Operand, srcLength: number, bi: number, block: number): number {
+    return Math.min(srcLength, o.index.c + o.index.batch[bi] + o.blockMax[block] + o.innerMax + 1);
+  }
+
   /**
    * Copies the source range unit `(bi, block)` of operand `o` reads to `at` unless the range
-   * copied last (`have`) already covers it; returns the byte address `srcPtr` for `pack`.
+   * copied last (`have`) already covers it; returns the byte address `srcPtr` for `pack`. A
+   * copy reaches on to `o.span` floats, but not past `limit` (the end of what the units of this
+   * call read), so later units find their ranges there.
    */
   function stage(
     o: Operand,
@@ -395,14 +412,15 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     at: number,
     have: Int32Array,
     slot: number,
+    limit: number,
   ): number {
     const base = o.index.c + o.index.batch[bi];
-    const from = Math.max(0, base + o.blockMin[block] + o.innerMin);
-    const to = Math.min(src.length, base + o.blockMax[block] + o.innerMax + 1);
+    const from = rangeFrom(o, bi, block), to = rangeTo(o, src.length, bi, block);
     if (!(have[slot] <= from && to <= have[slot + 1] && have[slot + 2] === 1)) {
-      if (to > from) heap.set(src.subarray(from, to), at);
+      const end = Math.max(to, Math.min(limit, from + o.span));
+      if (end > from) heap.set(src.subarray(from, end), at);
       have[slot] = from;
-      have[slot + 1] = to;
+      have[slot + 1] = end;
       have[slot + 2] = 1;
     }
     return ((at - have[slot] + base) * 4) | 0;
@@ -425,6 +443,7 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     if (p === undefined) prepared.set(text, p = prepare(text));
     const { job, nM, nN, nK, mBlocks, nBlocks } = p;
     const { mc, nc, kc, mr, nr } = job;
+    const block = inst.exports[`block${mr}`] as Block;
     // Layout (in floats): panels, C tiles, index and mode tables, source copies.
     // A's panels for every K block are kept while consecutive units share their rows, unless
     // that is more than CACHE_FLOATS.
@@ -463,15 +482,25 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     const srcA = bufs[job.a.buffer] as Src, srcB = bufs[job.b.buffer] as Src;
     const out = bufs[job.out.buffer] as unknown as { [i: number]: number };
     const om = p.out.rows, on = p.out.inner;
-    for (let u = start; u < end; u++) {
+    const unitAt = (u: number) => {
       const bi = Math.floor(u / (mBlocks * nBlocks));
       const rem = u - bi * mBlocks * nBlocks;
-      const mi = Math.floor(rem / nBlocks), ni = rem - mi * nBlocks;
+      const mi = Math.floor(rem / nBlocks);
+      return { bi, mi, ni: rem - mi * nBlocks };
+    };
+    let limA = 0, limB = 0;
+    for (let u = start; u < end; u++) {
+      const { bi, mi, ni } = unitAt(u);
+      if (!packA) limA = Math.max(limA, rangeTo(p.a, srcA.length, bi, mi));
+      if (!packB) limB = Math.max(limB, rangeTo(p.b, srcB.length, bi, ni));
+    }
+    for (let u = start; u < end; u++) {
+      const { bi, mi, ni } = unitAt(u);
       const m0 = mi * mc, n0 = ni * nc;
       const mcl = Math.min(mc, nM - m0), ncl = Math.min(nc, nN - n0);
       const mTiles = Math.ceil(mcl / mr), nTiles = Math.ceil(ncl / nr);
-      const ptrA = packA ? 0 : stage(p.a, srcA, bi, mi, srcAt, have, 0);
-      const ptrB = packB ? 0 : stage(p.b, srcB, bi, ni, srcBt, have, 3);
+      const ptrA = packA ? 0 : stage(p.a, srcA, bi, mi, srcAt, have, 0, limA);
+      const ptrB = packB ? 0 : stage(p.b, srcB, bi, ni, srcBt, have, 3, limB);
       if (!packA) useModes(p.a, atA, bi);
       if (!packB) useModes(p.b, atB, bi);
       const packedA = keepA && lastA === bi * mBlocks + mi;
