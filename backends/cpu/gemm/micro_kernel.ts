@@ -4,8 +4,8 @@
  *
  * `block<MR>(pa, pb, pc, mTiles, nTiles, kc, first)` (`MR` one of {@link MRS}) multiplies packed
  * panels in the module's memory: A is `mTiles` micro-panels of `kc × MR` floats (`[k][r]`), B is
- * `nTiles` micro-panels of `kc × NR` floats (`[k][j]`), and C holds one `MR × NR` tile per (mt, nt) pair
- * (`[mt][nt][r][j]`). Each C tile keeps one float32 accumulator per output element (lanes are
+ * `nTiles` micro-panels of `kc × NR` floats (`[k][j]`), and C is row-major, `mTiles·MR` rows of
+ * `nTiles·NR` floats, so that its rows go to the output as whole runs. Each C tile keeps one float32 accumulator per output element (lanes are
  * different output columns); for `k` in order it adds `a[k][r] · b[k][j]` (an `f32x4.mul`, then
  * an `f32x4.add`: every product and every partial sum is rounded to float32, as the interpreter
  * rounds them). The `fma` variant adds each product with relaxed SIMD's `f32x4.relaxed_madd`
@@ -45,7 +45,7 @@ function buildBlock(fma: boolean, mr: number): Code {
   const f = new Code(7);
   const [pa, pb, pc, mTiles, nTiles, kc, first] = [0, 1, 2, 3, 4, 5, 6];
   const nt = f.local(I32), mt = f.local(I32), a = f.local(I32), b = f.local(I32);
-  const c = f.local(I32), k = f.local(I32), kMain = f.local(I32);
+  const c = f.local(I32), k = f.local(I32), kMain = f.local(I32), ldc = f.local(I32);
   const acc = Array.from({ length: mr * NV }, () => f.local(V128));
   const bv = Array.from({ length: NV }, () => f.local(V128));
   const av = f.local(V128);
@@ -67,17 +67,26 @@ function buildBlock(fma: boolean, mr: number): Code {
     f.get(b).i32(NR * 4 * steps).op(OP.i32Add).set(b);
   };
   f.get(kc).i32(-UNROLL).op(OP.i32And).set(kMain);
+  f.get(nTiles).i32(NR * 4).op(OP.i32Mul).set(ldc); // bytes per row of C
+  /** Pushes the address of row `r` of the tile at `c`. */
+  const row = (r: number) => {
+    f.get(c);
+    if (r > 0) f.get(ldc).i32(r).op(OP.i32Mul).op(OP.i32Add);
+  };
   f.forLoop(nt, () => f.i32(0), () => f.get(nTiles), () => {
     f.forLoop(mt, () => f.i32(0), () => f.get(mTiles), () => {
-      // a = pa + mt·kc·mr·4; b = pb + nt·kc·NR·4; c = pc + (mt·nTiles + nt)·mr·NR·4
+      // a = pa + mt·kc·mr·4; b = pb + nt·kc·NR·4; c = pc + mt·mr·ldc + nt·NR·4
       f.get(pa).get(mt).get(kc).op(OP.i32Mul).i32(mr * 4).op(OP.i32Mul).op(OP.i32Add).set(a);
       f.get(pb).get(nt).get(kc).op(OP.i32Mul).i32(NR * 4).op(OP.i32Mul).op(OP.i32Add).set(b);
-      f.get(pc).get(mt).get(nTiles).op(OP.i32Mul).get(nt).op(OP.i32Add).i32(mr * NR * 4)
-        .op(OP.i32Mul).op(OP.i32Add).set(c);
+      f.get(pc).get(mt).i32(mr).op(OP.i32Mul).get(ldc).op(OP.i32Mul).op(OP.i32Add)
+        .get(nt).i32(NR * 4).op(OP.i32Mul).op(OP.i32Add).set(c);
       f.get(first).if();
       for (const x of acc) zero().set(x);
       f.else();
-      acc.forEach((x, i) => f.get(c).simd(OP.v128Load).memarg(4, 16 * i).set(x));
+      acc.forEach((x, i) => {
+        row(Math.floor(i / NV));
+        f.simd(OP.v128Load).memarg(4, 16 * (i % NV)).set(x);
+      });
       f.end();
       // Unrolled, the loop's own instructions stop competing with the arithmetic.
       f.forLoop(k, () => f.i32(0), () => f.get(kMain), () => {
@@ -88,7 +97,10 @@ function buildBlock(fma: boolean, mr: number): Code {
         step(0);
         advance(1);
       });
-      acc.forEach((x, i) => f.get(c).get(x).simd(OP.v128Store).memarg(4, 16 * i));
+      acc.forEach((x, i) => {
+        row(Math.floor(i / NV));
+        f.get(x).simd(OP.v128Store).memarg(4, 16 * (i % NV));
+      });
     });
   });
   return f;

@@ -98,7 +98,20 @@ export function cpuFma(): boolean {
   return (fmaChosen ?? fmaEnv) && relaxedSimd();
 }
 
-const roundUp = (x: number, m: number) => Math.ceil(x / m) * m;
+/**
+ * A block of whole tiles of `t` for `n` rows, at most `max` rows unless that leaves fewer than
+ * `parts` blocks, and no less than four tiles; blocks as equal as tiles allow (512 rows in
+ * tiles of 6 and blocks of at most 72 make blocks of 66, not seven of 72 and one of 8), so that
+ * threads sharing them finish together.
+ */
+function blockSize(n: number, t: number, max: number, parts: number): number {
+  const tiles = Math.ceil(Math.max(n, 1) / t);
+  const blocks = Math.max(
+    1,
+    Math.min(Math.ceil(tiles / 4), Math.max(parts, Math.ceil(tiles * t / max))),
+  );
+  return Math.ceil(tiles / blocks) * t;
+}
 
 const preludes = new Map<boolean, string>();
 
@@ -219,11 +232,16 @@ export function renderGemmKernel(
   // a tile: the JavaScript loop's scalar accumulator does them as fast without packing.
   if (nM * nN < MIN_OUTPUTS) return undefined;
   const mr = chooseMr(nM);
-  let mc = Math.min(MC[mr], roundUp(Math.max(nM, 1), mr));
-  let nc = Math.min(NC, roundUp(Math.max(nN, 1), NR));
+  let mc = blockSize(nM, mr, MC[mr], 1), nc = blockSize(nN, NR, NC, 1);
+  // Too few units for the threads to share: more column blocks, then more row blocks.
+  const want = (other: number) => Math.ceil(MIN_UNITS / (nB * other));
+  if (nB * Math.ceil(nM / mc) * Math.ceil(nN / nc) < MIN_UNITS) {
+    nc = blockSize(nN, NR, NC, want(Math.ceil(nM / mc)));
+  }
+  if (nB * Math.ceil(nM / mc) * Math.ceil(nN / nc) < MIN_UNITS) {
+    mc = blockSize(nM, mr, MC[mr], want(Math.ceil(nN / nc)));
+  }
   const units = () => nB * Math.ceil(nM / mc) * Math.ceil(nN / nc);
-  while (units() < MIN_UNITS && nc > 4 * NR) nc = roundUp(nc / 2, NR);
-  while (units() < MIN_UNITS && mc > 4 * mr) mc = roundUp(mc / 2, mr);
   const job: GemmJob = { ...plan, mc, nc, kc: KC, mr, nr: NR };
   const fma = cpuFma();
   let prelude = preludes.get(fma);

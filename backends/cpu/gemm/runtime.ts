@@ -169,6 +169,8 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     a: Operand;
     b: Operand;
     out: Tables;
+    /** Per block of columns: whether its output columns are consecutive elements. */
+    outRuns: Uint8Array;
     lo: Int32Array;
     hi: Int32Array;
   }
@@ -246,6 +248,14 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     };
     const nM = size(job.m), nN = size(job.n), nK = size(job.k);
     const nConds = Math.max(job.a.conds.length, job.b.conds.length);
+    const out = tables(job.out.index, job.m, job.n), nBlocks = Math.ceil(nN / job.nc);
+    const outRuns = new Uint8Array(nBlocks);
+    for (let ni = 0; ni < nBlocks; ni++) {
+      const n0 = ni * job.nc, n1 = Math.min(nN, n0 + job.nc);
+      let ok = 1;
+      for (let j = n0 + 1; ok && j < n1; j++) ok = +(out.inner[j] === out.inner[n0] + j - n0);
+      outRuns[ni] = ok;
+    }
     return {
       job,
       nB: size(job.batch),
@@ -253,10 +263,11 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
       nN,
       nK,
       mBlocks: Math.ceil(nM / job.mc),
-      nBlocks: Math.ceil(nN / job.nc),
+      nBlocks,
       a: operand(job.a, job.m, job.mr, job.mc),
       b: operand(job.b, job.n, job.nr, job.nc),
-      out: tables(job.out.index, job.m, job.n),
+      out,
+      outRuns,
       lo: new Int32Array(nConds),
       hi: new Int32Array(nConds),
     };
@@ -480,7 +491,7 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     let lastA = -1;
     type Src = ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> };
     const srcA = bufs[job.a.buffer] as Src, srcB = bufs[job.b.buffer] as Src;
-    const out = bufs[job.out.buffer] as unknown as { [i: number]: number };
+    const out = bufs[job.out.buffer] as unknown as Float32Array;
     const om = p.out.rows, on = p.out.inner;
     const unitAt = (u: number) => {
       const bi = Math.floor(u / (mBlocks * nBlocks));
@@ -522,17 +533,14 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
         block(paK * 4, pb * 4, pc * 4, mTiles, nTiles, kcl, k0 === 0 ? 1 : 0);
         k0 += kc;
       } while (k0 < nK);
-      const h = heap;
+      // C's rows (row-major, nTiles·nr floats each) go out as runs where the block's output
+      // columns are consecutive, else element by element.
+      const h = heap, ldc = nTiles * nr, run = p.outRuns[ni] === 1;
       const ob = p.out.c + p.out.batch[bi];
       for (let i = 0; i < mcl; i++) {
-        const mt = Math.floor(i / mr), r = i - mt * mr;
-        const o = ob + om[m0 + i];
-        const rowBase = pc + (mt * nTiles * mr + r) * nr;
-        for (let nt = 0, j = 0; nt < nTiles; nt++) {
-          const src = rowBase + nt * mr * nr;
-          const jEnd = Math.min(ncl, j + nr);
-          for (let jj = 0; j < jEnd; j++, jj++) out[o + on[n0 + j]] = h[src + jj];
-        }
+        const o = ob + om[m0 + i], src = pc + i * ldc;
+        if (run) out.set(h.subarray(src, src + ncl), o + on[n0]);
+        else for (let j = 0; j < ncl; j++) out[o + on[n0 + j]] = h[src + j];
       }
     }
   }
