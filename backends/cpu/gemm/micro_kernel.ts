@@ -5,8 +5,9 @@
  * `block<MR>(pa, pb, pc, mTiles, nTiles, kc, first)` (`MR` one of {@link MRS}) multiplies packed
  * panels in the module's memory: A is `mTiles` micro-panels of `kc × MR` floats (`[k][r]`), B is
  * `nTiles` micro-panels of `kc × NR` floats (`[k][j]`), and C is row-major, `mTiles·MR` rows of
- * `nTiles·NR` floats, so that its rows go to the output as whole runs. Each C tile keeps one float32 accumulator per output element (lanes are
- * different output columns); for `k` in order it adds `a[k][r] · b[k][j]` (an `f32x4.mul`, then
+ * `nTiles·NR` floats, so that its rows go to the output as whole runs. Each C tile keeps one
+ * float32 accumulator per output element (lanes are different output columns); for `k` in order
+ * it adds `a[k][r] · b[k][j]` (an `f32x4.mul`, then
  * an `f32x4.add`: every product and every partial sum is rounded to float32, as the interpreter
  * rounds them). The `fma` variant adds each product with relaxed SIMD's `f32x4.relaxed_madd`
  * instead (fused where the hardware has FMA: one rounding instead of two, so its sums differ
