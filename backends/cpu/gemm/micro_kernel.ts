@@ -6,14 +6,13 @@
  * panels in the module's memory: A is `mTiles` micro-panels of `kc × MR` floats (`[k][r]`), B is
  * `nTiles` micro-panels of `kc × NR` floats (`[k][j]`), and C is row-major, `mTiles·MR` rows of
  * `nTiles·NR` floats, so that its rows go to the output as whole runs. Each C tile keeps one
- * float32 accumulator per output element (lanes are different output columns); for `k` in order
- * it adds `a[k][r] · b[k][j]` (an `f32x4.mul`, then
- * an `f32x4.add`: every product and every partial sum is rounded to float32, as the interpreter
- * rounds them). The `fma` variant adds each product with relaxed SIMD's `f32x4.relaxed_madd`
- * instead (fused where the hardware has FMA: one rounding instead of two, so its sums differ
- * from the interpreter's in the last bits; opt-in, see render.ts). `first` starts the tiles at +0
- * instead of loading them, so a long reduction runs as consecutive `kc` blocks with the
- * accumulators carried through C in float32.
+ * float32 accumulator per output element (lanes are different output columns); for `k` in order it
+ * adds `a[k][r] · b[k][j]` (an `f32x4.mul`, then an `f32x4.add`: every product and every partial
+ * sum is rounded to float32, as the interpreter rounds them). The `fma` variant adds each product
+ * with relaxed SIMD's `f32x4.relaxed_madd` instead (fused where the hardware has FMA: one rounding
+ * instead of two, so its sums differ from the interpreter's in the last bits; opt-in, see
+ * render.ts). `first` starts the tiles at +0 instead of loading them, so a long reduction runs as
+ * consecutive `kc` blocks with the accumulators carried through C in float32.
  *
  * @module
  */
@@ -116,11 +115,11 @@ const PACK_PARAMS = 12;
 
 /**
  * `pack(dst, src, rows, inner, classes, modes, masks, stride, tiles, kcl, w, rEndLast)`: packs
- * `tiles` tiles of `w` (at most 8; copies need 4, 6 or 8) rows over `kcl` K steps as `[tile][k][w]` floats at `dst`.
- * Row `(t, kk)` reads `src[inner[kk] + rows[t·w + j]]` (i32 tables at `rows`, `inner`; `src` a
- * float address) for `j < rEnd` (`w`, or `rEndLast` in the last tile) and stores zeros after
- * that. How (see {@link MODE}) depends on the row's K class `c = classes[kk]` (i32) and its
- * tile: the mode byte at `modes + c·stride + t`. `copy` reads `w` consecutive floats from
+ * `tiles` tiles of `w` (at most 8; copies need 4, 6 or 8) rows over `kcl` K steps as `[tile][k][w]`
+ * floats at `dst`. Row `(t, kk)` reads `src[inner[kk] + rows[t·w + j]]` (i32 tables at `rows`,
+ * `inner`; `src` a float address) for `j < rEnd` (`w`, or `rEndLast` in the last tile) and stores
+ * zeros after that. How (see {@link MODE}) depends on the row's K class `c = classes[kk]` (i32) and
+ * its tile: the mode byte at `modes + c·stride + t`. `copy` reads `w` consecutive floats from
  * `src + 4·(inner[kk] + rows[t·w])` with vector loads; `check` reads element `j` only where bit
  * `j` of the mask byte at `masks + c·stride + t` is set, else stores 0.
  */

@@ -233,15 +233,11 @@ export function renderGemmKernel(
   if (nM * nN < MIN_OUTPUTS) return undefined;
   const mr = chooseMr(nM);
   let mc = blockSize(nM, mr, MC[mr], 1), nc = blockSize(nN, NR, NC, 1);
+  const units = () => nB * Math.ceil(nM / mc) * Math.ceil(nN / nc);
   // Too few units for the threads to share: more column blocks, then more row blocks.
   const want = (other: number) => Math.ceil(MIN_UNITS / (nB * other));
-  if (nB * Math.ceil(nM / mc) * Math.ceil(nN / nc) < MIN_UNITS) {
-    nc = blockSize(nN, NR, NC, want(Math.ceil(nM / mc)));
-  }
-  if (nB * Math.ceil(nM / mc) * Math.ceil(nN / nc) < MIN_UNITS) {
-    mc = blockSize(nM, mr, MC[mr], want(Math.ceil(nN / nc)));
-  }
-  const units = () => nB * Math.ceil(nM / mc) * Math.ceil(nN / nc);
+  if (units() < MIN_UNITS) nc = blockSize(nN, NR, NC, want(Math.ceil(nM / mc)));
+  if (units() < MIN_UNITS) mc = blockSize(nM, mr, MC[mr], want(Math.ceil(nN / nc)));
   const job: GemmJob = { ...plan, mc, nc, kc: KC, mr, nr: NR };
   const fma = cpuFma();
   let prelude = preludes.get(fma);

@@ -98,6 +98,12 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     return t;
   }
 
+  /** Whether `t[from..to)` are consecutive values (`t[from] + j` at `from + j`). */
+  function consecutive(t: Int32Array, from: number, to: number): boolean {
+    for (let j = from + 1; j < to; j++) if (t[j] !== t[from] + j - from) return false;
+    return true;
+  }
+
   /** Smallest and largest value of `rows` in each tile of `w` rows. */
   function tileRanges(rows: Int32Array, w: number): { min: Int32Array; max: Int32Array } {
     const n = Math.ceil(rows.length / w);
@@ -192,9 +198,7 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
       const r = index.rows;
       const contiguous = new Uint8Array(Math.ceil(r.length / w));
       for (let t = 0; t < contiguous.length; t++) {
-        let ok = (t + 1) * w <= r.length;
-        for (let j = 1; ok && j < w; j++) ok = r[t * w + j] === r[t * w] + j;
-        contiguous[t] = ok ? 1 : 0;
+        contiguous[t] = +((t + 1) * w <= r.length && consecutive(r, t * w, (t + 1) * w));
       }
       const blocks = tileRanges(r, block),
         inners = tileRanges(index.inner, Math.max(1, index.inner.length));
@@ -251,10 +255,7 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     const out = tables(job.out.index, job.m, job.n), nBlocks = Math.ceil(nN / job.nc);
     const outRuns = new Uint8Array(nBlocks);
     for (let ni = 0; ni < nBlocks; ni++) {
-      const n0 = ni * job.nc, n1 = Math.min(nN, n0 + job.nc);
-      let ok = 1;
-      for (let j = n0 + 1; ok && j < n1; j++) ok = +(out.inner[j] === out.inner[n0] + j - n0);
-      outRuns[ni] = ok;
+      outRuns[ni] = +consecutive(out.inner, ni * job.nc, Math.min(nN, (ni + 1) * job.nc));
     }
     return {
       job,
@@ -401,10 +402,11 @@ export function gemmRuntime(bytes: Uint8Array<ArrayBuffer>): GemmRuntime {
     }
   }
 
-  /** The source range `[from, to)` unit `(bi, block)` of operand `o` reads. */
+  /** Where the source range `[from, to)` that unit `(bi, block)` of `o` reads starts. */
   function rangeFrom(o: Operand, bi: number, block: number): number {
     return Math.max(0, o.index.c + o.index.batch[bi] + o.blockMin[block] + o.innerMin);
   }
+  /** Where that range ends (`to`), within a source of `srcLength` elements. */
   function rangeTo(o: Operand, srcLength: number, bi: number, block: number): number {
     return Math.min(srcLength, o.index.c + o.index.batch[bi] + o.blockMax[block] + o.innerMax + 1);
   }
